@@ -1,0 +1,220 @@
+//! The behaviour every [`Store`] backend must show, as test functions shared by all backends.
+//!
+//! A backend's test module invokes `store_conformance_suite!(make_store)` where `make_store` is an async
+//! function returning `(guard, Arc<dyn Store>)`; the guard (e.g. a temp dir) lives as long as the test.
+
+#![cfg_attr(not(test), allow(dead_code))]
+
+use std::sync::Arc;
+
+use serde_json::{json, Value};
+
+use super::{Collection, Decision, Doc, Store, UpdateOutcome};
+use crate::error::EsError;
+
+/// Writes `source` as document `id` and returns the written document.
+pub(crate) async fn put(store: &dyn Store, collection: Collection, id: &str, source: Value) -> Doc {
+    let key = source.get("key").and_then(Value::as_str).map(str::to_string);
+    let outcome = store
+        .update(collection, id, Box::new(move |_| Ok(Decision::Put { source, key })))
+        .await
+        .expect("store works")
+        .expect("decision accepted");
+    match outcome {
+        UpdateOutcome::Created(doc) | UpdateOutcome::Updated(doc) => doc,
+        other => panic!("unexpected outcome {other:?}"),
+    }
+}
+
+pub(crate) async fn missing_document_is_none(store: Arc<dyn Store>) {
+    assert_eq!(store.get(Collection::Profiles, "nope").await.expect("get"), None);
+    assert!(!store.collection_exists(Collection::Profiles).await.expect("exists"));
+}
+
+pub(crate) async fn put_then_get_round_trips(store: Arc<dyn Store>) {
+    let source = json!({"b": 1, "a": {"z": [1, 2], "y": null}});
+    let written = put(store.as_ref(), Collection::Profiles, "p1", source.clone()).await;
+    assert_eq!(written.seq_no, 0);
+    assert_eq!(written.primary_term, 1);
+    let read = store.get(Collection::Profiles, "p1").await.expect("get").expect("present");
+    assert_eq!(read, written);
+    // Key order of objects is preserved.
+    assert_eq!(serde_json::to_string(&read.source).expect("json"), serde_json::to_string(&source).expect("json"));
+    assert!(store.collection_exists(Collection::Profiles).await.expect("exists"));
+}
+
+pub(crate) async fn seq_no_is_monotonic_per_collection(store: Arc<dyn Store>) {
+    let first = put(store.as_ref(), Collection::Users, "u1", json!({})).await;
+    let second = put(store.as_ref(), Collection::Users, "u2", json!({})).await;
+    let third = put(store.as_ref(), Collection::Users, "u1", json!({"v": 2})).await;
+    let other = put(store.as_ref(), Collection::Roles, "r1", json!({})).await;
+    assert_eq!((first.seq_no, second.seq_no, third.seq_no), (0, 1, 2));
+    assert_eq!(other.seq_no, 0);
+}
+
+pub(crate) async fn update_sees_current_document(store: Arc<dyn Store>) {
+    put(store.as_ref(), Collection::Users, "u", json!({"count": 1})).await;
+    let outcome = store
+        .update(
+            Collection::Users,
+            "u",
+            Box::new(|current| {
+                let count = current.and_then(|doc| doc.source["count"].as_i64()).unwrap_or(0);
+                Ok(Decision::Put { source: json!({"count": count + 1}), key: None })
+            }),
+        )
+        .await
+        .expect("store")
+        .expect("decision");
+    match outcome {
+        UpdateOutcome::Updated(doc) => assert_eq!(doc.source["count"], 2),
+        other => panic!("unexpected {other:?}"),
+    }
+}
+
+pub(crate) async fn failed_decision_writes_nothing(store: Arc<dyn Store>) {
+    put(store.as_ref(), Collection::Users, "u", json!({"v": 1})).await;
+    let result = store
+        .update(Collection::Users, "u", Box::new(|_| Err(EsError::illegal_argument("no"))))
+        .await
+        .expect("store");
+    assert_eq!(result.expect_err("decision error").reason, "no");
+    let doc = store.get(Collection::Users, "u").await.expect("get").expect("present");
+    assert_eq!((doc.seq_no, doc.source["v"].as_i64()), (0, Some(1)));
+}
+
+pub(crate) async fn noop_keeps_version(store: Arc<dyn Store>) {
+    let written = put(store.as_ref(), Collection::Users, "u", json!({"v": 1})).await;
+    let outcome = store
+        .update(Collection::Users, "u", Box::new(|_| Ok(Decision::Noop)))
+        .await
+        .expect("store")
+        .expect("decision");
+    assert_eq!(outcome, UpdateOutcome::Noop(Some(written)));
+    let next = put(store.as_ref(), Collection::Users, "w", json!({})).await;
+    assert_eq!(next.seq_no, 1, "a no-op consumes no sequence number");
+}
+
+pub(crate) async fn delete_removes_and_appears_in_changes(store: Arc<dyn Store>) {
+    put(store.as_ref(), Collection::Roles, "a", json!({"x": 1})).await;
+    put(store.as_ref(), Collection::Roles, "b", json!({"x": 2})).await;
+    let outcome = store
+        .update(Collection::Roles, "a", Box::new(|_| Ok(Decision::Delete)))
+        .await
+        .expect("store")
+        .expect("decision");
+    assert!(matches!(outcome, UpdateOutcome::Deleted(ref doc) if doc.id == "a"));
+    assert_eq!(store.get(Collection::Roles, "a").await.expect("get"), None);
+    assert_eq!(store.count(Collection::Roles).await.expect("count"), 1);
+    let missing = store
+        .update(Collection::Roles, "zzz", Box::new(|_| Ok(Decision::Delete)))
+        .await
+        .expect("store")
+        .expect("decision");
+    assert_eq!(missing, UpdateOutcome::Noop(None));
+    let changes = store.changes_since(Collection::Roles, -1, 100).await.expect("changes");
+    let summary: Vec<(String, i64, bool)> =
+        changes.iter().map(|change| (change.id.clone(), change.seq_no, change.source.is_some())).collect();
+    assert_eq!(summary, vec![("b".to_string(), 1, true), ("a".to_string(), 2, false)]);
+    // A deleted document can be created again, with a fresh sequence number.
+    let again = put(store.as_ref(), Collection::Roles, "a", json!({"x": 3})).await;
+    assert_eq!(again.seq_no, 3);
+}
+
+pub(crate) async fn changes_since_pages_in_order(store: Arc<dyn Store>) {
+    for index in 0..5 {
+        put(store.as_ref(), Collection::Profiles, &format!("p{index}"), json!({"i": index})).await;
+    }
+    put(store.as_ref(), Collection::Profiles, "p1", json!({"i": 10})).await;
+    let first_page = store.changes_since(Collection::Profiles, -1, 3).await.expect("changes");
+    let ids: Vec<&str> = first_page.iter().map(|change| change.id.as_str()).collect();
+    assert_eq!(ids, vec!["p0", "p2", "p3"]);
+    let last_seen = first_page.last().expect("non-empty").seq_no;
+    let second_page = store.changes_since(Collection::Profiles, last_seen, 10).await.expect("changes");
+    let ids: Vec<&str> = second_page.iter().map(|change| change.id.as_str()).collect();
+    assert_eq!(ids, vec!["p4", "p1"]);
+    assert_eq!(second_page[1].source, Some(json!({"i": 10})));
+}
+
+pub(crate) async fn find_by_key_and_multi_get(store: Arc<dyn Store>) {
+    put(store.as_ref(), Collection::Profiles, "p_b", json!({"key": "joe"})).await;
+    put(store.as_ref(), Collection::Profiles, "p_a", json!({"key": "joe"})).await;
+    put(store.as_ref(), Collection::Profiles, "p_c", json!({"key": "ann"})).await;
+    let found = store.find_by_key(Collection::Profiles, "joe").await.expect("find");
+    let ids: Vec<&str> = found.iter().map(|doc| doc.id.as_str()).collect();
+    assert_eq!(ids, vec!["p_a", "p_b"]);
+    let ids = vec!["p_c".to_string(), "nope".to_string(), "p_c".to_string()];
+    let docs = store.multi_get(Collection::Profiles, &ids).await.expect("mget");
+    assert_eq!(docs.len(), 3);
+    assert!(docs[0].is_some() && docs[1].is_none() && docs[2].is_some());
+    let listed = store.list(Collection::Profiles).await.expect("list");
+    assert_eq!(listed.len(), 3);
+}
+
+pub(crate) async fn ensure_collection_creates_empty_collection(store: Arc<dyn Store>) {
+    assert!(!store.collection_exists(Collection::Tokens).await.expect("exists"));
+    store.ensure_collection(Collection::Tokens).await.expect("ensure");
+    store.ensure_collection(Collection::Tokens).await.expect("ensure twice");
+    assert!(store.collection_exists(Collection::Tokens).await.expect("exists"));
+    assert_eq!(store.count(Collection::Tokens).await.expect("count"), 0);
+}
+
+pub(crate) async fn concurrent_updates_are_serialized(store: Arc<dyn Store>) {
+    put(store.as_ref(), Collection::Users, "counter", json!({"n": 0})).await;
+    let mut tasks = Vec::new();
+    for _ in 0..50 {
+        let store = Arc::clone(&store);
+        tasks.push(tokio::spawn(async move {
+            store
+                .update(
+                    Collection::Users,
+                    "counter",
+                    Box::new(|current| {
+                        let value = current.and_then(|doc| doc.source["n"].as_i64()).unwrap_or(0);
+                        Ok(Decision::Put { source: json!({"n": value + 1}), key: None })
+                    }),
+                )
+                .await
+                .expect("store")
+                .expect("decision")
+        }));
+    }
+    for task in tasks {
+        task.await.expect("join");
+    }
+    let doc = store.get(Collection::Users, "counter").await.expect("get").expect("present");
+    assert_eq!(doc.source["n"], 50);
+    assert_eq!(doc.seq_no, 50);
+}
+
+pub(crate) async fn closed_store_refuses_writes(store: Arc<dyn Store>) {
+    put(store.as_ref(), Collection::Users, "u", json!({})).await;
+    store.close().await;
+    let result = store.update(Collection::Users, "v", Box::new(|_| Ok(Decision::Noop))).await;
+    assert!(result.is_err());
+}
+
+/// Expands every conformance test as a `#[tokio::test]` for the backend built by `$make_store`.
+#[macro_export]
+#[doc(hidden)]
+macro_rules! store_conformance_suite {
+    ($make_store:ident) => {
+        $crate::store_conformance_suite!(@tests $make_store,
+            missing_document_is_none, put_then_get_round_trips, seq_no_is_monotonic_per_collection,
+            update_sees_current_document, failed_decision_writes_nothing, noop_keeps_version,
+            delete_removes_and_appears_in_changes, changes_since_pages_in_order, find_by_key_and_multi_get,
+            ensure_collection_creates_empty_collection, concurrent_updates_are_serialized,
+            closed_store_refuses_writes);
+    };
+    (@tests $make_store:ident, $($name:ident),+) => {
+        mod conformance_suite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let (_guard, store) = super::$make_store().await;
+                    $crate::store::conformance::$name(store).await;
+                }
+            )+
+        }
+    };
+}
