@@ -119,14 +119,14 @@ impl EsError {
 
     /// 405 router error in the flat form, with the `Allow` header.
     pub fn method_not_allowed(uri: &str, method: &str, allowed: &[&str]) -> Self {
-        let allowed_list = allowed.join(",");
+        // The message prints a Java set (`[GET, POST]`); the `Allow` header joins with plain commas.
         let mut error = Self::new(
             405,
             "method_not_allowed",
-            format!("Incorrect HTTP method for uri [{uri}] and method [{method}], allowed: [{allowed_list}]"),
+            format!("Incorrect HTTP method for uri [{uri}] and method [{method}], allowed: [{}]", allowed.join(", ")),
         );
         error.flat = true;
-        error.allow = Some(allowed_list);
+        error.allow = Some(allowed.join(","));
         error
     }
 

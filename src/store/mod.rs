@@ -15,7 +15,7 @@ use serde_json::Value;
 use crate::error::EsError;
 
 pub(crate) mod conformance;
-pub(crate) mod sqlite;
+pub mod sqlite;
 
 /// A named set of documents (the equivalent of an Elasticsearch system index).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

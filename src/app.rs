@@ -1,0 +1,119 @@
+//! Application state, first-start bootstrap and the HTTP server.
+
+use std::sync::Arc;
+
+use anyhow::Context;
+use rand::Rng;
+use serde_json::json;
+use tokio::net::TcpListener;
+
+use crate::authn::RealmChain;
+use crate::config::Config;
+use crate::domain::user::reserved_user_doc_id;
+use crate::service::roles::RoleService;
+use crate::store::sqlite::SqliteStore;
+use crate::store::{Collection, Decision, Store};
+
+/// Everything a request handler needs; cheap to clone.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    pub(crate) config: Arc<Config>,
+    pub(crate) store: Arc<dyn Store>,
+    pub(crate) realms: Arc<RealmChain>,
+    pub(crate) roles: Arc<RoleService>,
+}
+
+impl AppState {
+    /// Builds the state over an opened store.
+    pub fn new(config: Config, store: Arc<dyn Store>) -> AppState {
+        let realms = Arc::new(RealmChain::new(Arc::clone(&store), &config));
+        let roles = Arc::new(RoleService::new(Arc::clone(&store)));
+        AppState { config: Arc::new(config), store, realms, roles }
+    }
+
+    /// Opens the embedded store in the configured data directory.
+    pub fn open(config: Config) -> anyhow::Result<AppState> {
+        let store = SqliteStore::open(&config.data_dir)
+            .with_context(|| format!("cannot open the store in [{}]", config.data_dir.display()))?;
+        Ok(AppState::new(config, Arc::new(store)))
+    }
+}
+
+/// Generates a strong random password, as Elasticsearch does on first start.
+pub fn generate_password() -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_*+=-";
+    let mut rng = rand::thread_rng();
+    (0..20).map(|_| ALPHABET[rng.gen_range(0..ALPHABET.len())] as char).collect()
+}
+
+/// Sets the `elastic` password on first start: from `bootstrap_password` when given, else a generated one,
+/// which is returned so that the caller can show it once. Returns `None` when already set.
+pub async fn bootstrap_elastic_password(
+    state: &AppState,
+    bootstrap_password: Option<String>,
+) -> anyhow::Result<Option<String>> {
+    let doc_id = reserved_user_doc_id("elastic");
+    if state.store.get(Collection::Users, &doc_id).await?.is_some() {
+        return Ok(None);
+    }
+    let generated = bootstrap_password.is_none();
+    let password = bootstrap_password.unwrap_or_else(generate_password);
+    let hasher = state.config.password_hasher.clone();
+    let password_for_hash = password.clone();
+    let password_hash = tokio::task::spawn_blocking(move || hasher.hash(password_for_hash.as_bytes())).await?;
+    let source = json!({ "password_hash": password_hash, "enabled": true });
+    state
+        .store
+        .update(
+            Collection::Users,
+            &doc_id,
+            Box::new(move |current| {
+                Ok(if current.is_some() { Decision::Noop } else { Decision::Put { source, key: None } })
+            }),
+        )
+        .await?
+        .map_err(|error| anyhow::anyhow!(error.reason))?;
+    Ok(generated.then_some(password))
+}
+
+/// Runs the server until Ctrl-C or SIGTERM, then lets in-flight requests finish and closes the store.
+pub async fn serve(config: Config) -> anyhow::Result<()> {
+    let state = AppState::open(config)?;
+    let bootstrap_password = std::env::var("ELASTIC_PASSWORD").ok().filter(|password| !password.is_empty());
+    if let Some(generated) = bootstrap_elastic_password(&state, bootstrap_password).await? {
+        // Shown once on the console, never logged, as Elasticsearch does on first start.
+        println!("Password for the [elastic] user (shown once, change it with reset-password): {generated}");
+    }
+    let listener = TcpListener::bind(state.config.listen)
+        .await
+        .with_context(|| format!("cannot listen on [{}]", state.config.listen))?;
+    let address = listener.local_addr()?;
+    tracing::info!(%address, data = %state.config.data_dir.display(), "profiled is listening");
+    println!("profiled listening on http://{address}");
+    let router = crate::api::build_router(state.clone());
+    axum::serve(listener, router).with_graceful_shutdown(shutdown_signal()).await?;
+    state.store.close().await;
+    tracing::info!("profiled stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+}

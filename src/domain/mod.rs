@@ -1,0 +1,4 @@
+//! Pure domain types and rules: no HTTP, no storage.
+
+pub(crate) mod names;
+pub(crate) mod user;

@@ -1,0 +1,9 @@
+//! Logging: `tracing` to stderr, filtered by `RUST_LOG` (default `info`). Credentials are never logged.
+
+use tracing_subscriber::EnvFilter;
+
+/// Installs the global subscriber; later calls do nothing.
+pub fn init() {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+}
