@@ -10,6 +10,8 @@ use tokio::net::TcpListener;
 use crate::authn::RealmChain;
 use crate::config::Config;
 use crate::domain::user::reserved_user_doc_id;
+use crate::search::ProfileIndex;
+use crate::service::profile_search::ProfileSearch;
 use crate::service::roles::RoleService;
 use crate::store::sqlite::SqliteStore;
 use crate::store::{Collection, Decision, Store};
@@ -21,21 +23,33 @@ pub struct AppState {
     pub(crate) store: Arc<dyn Store>,
     pub(crate) realms: Arc<RealmChain>,
     pub(crate) roles: Arc<RoleService>,
+    pub(crate) profile_search: Arc<ProfileSearch>,
 }
 
 impl AppState {
-    /// Builds the state over an opened store.
-    pub fn new(config: Config, store: Arc<dyn Store>) -> AppState {
+    /// Builds the state over an opened store: opens the suggest index (in `data_dir/search`, or in memory
+    /// when `persistent_index` is false), catches it up with the store and starts its indexer.
+    pub async fn new(config: Config, store: Arc<dyn Store>, persistent_index: bool) -> anyhow::Result<AppState> {
+        let index = if persistent_index {
+            ProfileIndex::open_in_dir(&config.data_dir.join("search"))
+        } else {
+            ProfileIndex::open_in_memory()
+        }
+        .map_err(|error| anyhow::anyhow!("cannot open the suggest index: {error}"))?;
+        let profile_search = ProfileSearch::open(index, Arc::clone(&store))
+            .await
+            .map_err(|error| anyhow::anyhow!("cannot catch up the suggest index: {}", error.reason))?;
+        profile_search.spawn_indexer();
         let realms = Arc::new(RealmChain::new(Arc::clone(&store), &config));
         let roles = Arc::new(RoleService::new(Arc::clone(&store)));
-        AppState { config: Arc::new(config), store, realms, roles }
+        Ok(AppState { config: Arc::new(config), store, realms, roles, profile_search })
     }
 
-    /// Opens the embedded store in the configured data directory.
-    pub fn open(config: Config) -> anyhow::Result<AppState> {
+    /// Opens the embedded store and the suggest index in the configured data directory.
+    pub async fn open(config: Config) -> anyhow::Result<AppState> {
         let store = SqliteStore::open(&config.data_dir)
             .with_context(|| format!("cannot open the store in [{}]", config.data_dir.display()))?;
-        Ok(AppState::new(config, Arc::new(store)))
+        AppState::new(config, Arc::new(store), true).await
     }
 }
 
@@ -78,7 +92,7 @@ pub async fn bootstrap_elastic_password(
 
 /// Runs the server until Ctrl-C or SIGTERM, then lets in-flight requests finish and closes the store.
 pub async fn serve(config: Config) -> anyhow::Result<()> {
-    let state = AppState::open(config)?;
+    let state = AppState::open(config).await?;
     let bootstrap_password = std::env::var("ELASTIC_PASSWORD").ok().filter(|password| !password.is_empty());
     if let Some(generated) = bootstrap_elastic_password(&state, bootstrap_password).await? {
         // Shown once on the console, never logged, as Elasticsearch does on first start.

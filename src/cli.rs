@@ -73,7 +73,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(node) => crate::app::serve(Config::load(&node)?).await,
         Command::ResetPassword { user, password, node } => {
-            let state = AppState::open(Config::load(&node)?)?;
+            let state = AppState::open(Config::load(&node)?).await?;
             let (new_password, generated) = match password {
                 Some(password) => (password, false),
                 None => (generate_password(), true),
@@ -91,7 +91,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Users { action, node } => {
-            let state = AppState::open(Config::load(&node)?)?;
+            let state = AppState::open(Config::load(&node)?).await?;
             let result = run_users_action(&state, action).await;
             state.store.close().await;
             result

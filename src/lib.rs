@@ -10,6 +10,7 @@ pub(crate) mod authz;
 pub mod cli;
 pub mod config;
 pub(crate) mod domain;
+pub(crate) mod search;
 pub mod error;
 pub mod service;
 pub mod store;

@@ -46,6 +46,19 @@ pub const ROUTES: &[(&str, &str, Option<&str>)] = &[
     ("PUT", "/_security/role/{name}", Some("cluster:admin/xpack/security/role/put")),
     ("POST", "/_security/role/{name}", Some("cluster:admin/xpack/security/role/put")),
     ("DELETE", "/_security/role/{name}", Some("cluster:admin/xpack/security/role/delete")),
+    ("POST", "/_security/profile/_activate", Some("cluster:admin/xpack/security/profile/activate")),
+    ("GET", "/_security/profile/_activate", Some("cluster:admin/xpack/security/profile/get")),
+    ("GET", "/_security/profile/{uid}", Some("cluster:admin/xpack/security/profile/get")),
+    ("PUT", "/_security/profile/{uid}/_data", Some("cluster:admin/xpack/security/profile/put/data")),
+    ("POST", "/_security/profile/{uid}/_data", Some("cluster:admin/xpack/security/profile/put/data")),
+    ("GET", "/_security/profile/_suggest", Some("cluster:admin/xpack/security/profile/suggest")),
+    ("POST", "/_security/profile/_suggest", Some("cluster:admin/xpack/security/profile/suggest")),
+    ("PUT", "/_security/profile/{uid}/_enable", Some("cluster:admin/xpack/security/profile/set_enabled")),
+    ("POST", "/_security/profile/{uid}/_enable", Some("cluster:admin/xpack/security/profile/set_enabled")),
+    ("PUT", "/_security/profile/{uid}/_disable", Some("cluster:admin/xpack/security/profile/set_enabled")),
+    ("POST", "/_security/profile/{uid}/_disable", Some("cluster:admin/xpack/security/profile/set_enabled")),
+    ("GET", "/_security/profile/_has_privileges", Some("cluster:admin/xpack/security/profile/has_privileges")),
+    ("POST", "/_security/profile/_has_privileges", Some("cluster:admin/xpack/security/profile/has_privileges")),
 ];
 
 /// Builds the full router with its middleware.

@@ -202,6 +202,13 @@ impl RealmChain {
         Ok(Some((*authentication).clone()))
     }
 
+    /// Authenticates a bearer token (token service access tokens, JWTs); `None` when no realm accepts it.
+    /// The token service and JWT realms plug in here.
+    pub(crate) async fn authenticate_bearer(&self, token: &str) -> Result<Option<Authentication>, StoreError> {
+        let _ = token;
+        Ok(None)
+    }
+
     /// Looks a user up without a password (run-as, profile `with_profile_uid`); `None` when unknown.
     pub(crate) async fn lookup_user(&self, username: &str) -> Result<Option<Authentication>, StoreError> {
         Ok(self.load_user(username).await?.map(|(_, authentication)| authentication))

@@ -1,4 +1,5 @@
 //! Pure domain types and rules: no HTTP, no storage.
 
 pub(crate) mod names;
+pub(crate) mod profile;
 pub(crate) mod user;

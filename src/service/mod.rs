@@ -1,4 +1,8 @@
 //! Security services: the operations behind the REST handlers, over the store, realms and roles.
 
+pub mod profile_privileges;
+pub mod profile_search;
+pub mod profile_suggest;
+pub mod profiles;
 pub mod roles;
 pub(crate) mod users;

@@ -6,6 +6,7 @@ use crate::app::AppState;
 
 pub(crate) mod authenticate;
 pub(crate) mod privileges;
+pub(crate) mod profile;
 pub(crate) mod query_user;
 pub(crate) mod query_user_dsl;
 pub(crate) mod role;
@@ -19,4 +20,5 @@ pub(crate) fn router() -> Router<AppState> {
         .merge(privileges::router())
         .merge(query_user::router())
         .merge(role::router())
+        .merge(profile::router())
 }

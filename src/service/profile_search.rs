@@ -1,0 +1,133 @@
+//! Keeps the suggest index in step with the store.
+//!
+//! The index is fed only from the store's ordered change sequence of profiles (`changes_since`), never
+//! from the write path itself, so it converges after restarts and with several nodes on one database. The
+//! last applied sequence number is committed with the index; on start only newer changes are replayed.
+//! Writes that ask for `refresh` (the default of every profile write) wait until the indexer has applied
+//! their sequence number, which gives suggest read-your-writes like Elasticsearch's `refresh=wait_for`.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{watch, Notify};
+
+use crate::domain::profile::Profile;
+use crate::error::EsError;
+use crate::search::{IndexChange, ProfileIndex, SuggestDocument, SuggestQuery, SuggestResult};
+use crate::store::{Collection, Store, StoreError};
+
+/// How many changes one indexing batch takes at most.
+const BATCH_SIZE: usize = 20_000;
+/// How often the indexer polls the store when nobody wakes it (other nodes' writes).
+const POLL_INTERVAL: Duration = Duration::from_secs(1);
+
+/// The suggest index and its feeder.
+#[derive(Debug)]
+pub struct ProfileSearch {
+    index: Arc<ProfileIndex>,
+    store: Arc<dyn Store>,
+    applied: watch::Sender<i64>,
+    wake: Notify,
+}
+
+impl ProfileSearch {
+    /// Opens the index and catches up with the store before returning.
+    pub(crate) async fn open(index: ProfileIndex, store: Arc<dyn Store>) -> Result<Arc<ProfileSearch>, EsError> {
+        let applied_seq_no = index.applied_seq_no().unwrap_or(-1);
+        let search = Arc::new(ProfileSearch {
+            index: Arc::new(index),
+            store,
+            applied: watch::Sender::new(applied_seq_no),
+            wake: Notify::new(),
+        });
+        while search.apply_pending().await? {}
+        Ok(search)
+    }
+
+    /// Starts the background indexer; it runs for the life of the runtime.
+    pub(crate) fn spawn_indexer(self: &Arc<Self>) {
+        let search = Arc::clone(self);
+        tokio::spawn(async move {
+            loop {
+                let wake = search.wake.notified();
+                let more = match search.apply_pending().await {
+                    Ok(more) => more,
+                    Err(error) => {
+                        tracing::error!(error = %error, "profile indexing failed");
+                        false
+                    }
+                };
+                if more {
+                    continue;
+                }
+                let _ = tokio::time::timeout(POLL_INTERVAL, wake).await;
+            }
+        });
+    }
+
+    /// Applies one batch of pending changes; returns whether more may be pending.
+    async fn apply_pending(&self) -> Result<bool, EsError> {
+        let after = *self.applied.borrow();
+        let changes = self.store.changes_since(Collection::Profiles, after, BATCH_SIZE).await?;
+        let Some(last) = changes.last() else {
+            return Ok(false);
+        };
+        let up_to_seq_no = last.seq_no;
+        let full_batch = changes.len() == BATCH_SIZE;
+        let mut index_changes = Vec::with_capacity(changes.len());
+        for change in changes {
+            let Some(source) = change.source else {
+                let uid = change.id.strip_prefix("profile_").unwrap_or(&change.id).to_string();
+                index_changes.push(IndexChange::Delete { uid });
+                continue;
+            };
+            let profile = Profile::from_source(&source)?;
+            index_changes.push(IndexChange::Upsert(SuggestDocument {
+                uid: profile.uid,
+                username: profile.user.username,
+                full_name: profile.user.full_name,
+                email: profile.user.email,
+                enabled: profile.enabled,
+                last_synchronized: profile.last_synchronized,
+                labels: serde_json::Value::Object(profile.labels),
+            }));
+        }
+        let index = Arc::clone(&self.index);
+        tokio::task::spawn_blocking(move || index.apply(index_changes, up_to_seq_no))
+            .await
+            .map_err(|error| StoreError::Backend(error.to_string()))?
+            .map_err(|error| {
+                tracing::error!(%error, "cannot update the suggest index");
+                EsError::internal("cannot update the suggest index")
+            })?;
+        self.applied.send_replace(up_to_seq_no);
+        Ok(full_batch)
+    }
+
+    /// Waits until the change with `seq_no` is searchable.
+    pub(crate) async fn wait_for(&self, seq_no: i64) {
+        if *self.applied.borrow() >= seq_no {
+            return;
+        }
+        self.wake.notify_one();
+        let mut receiver = self.applied.subscribe();
+        let _ = tokio::time::timeout(Duration::from_secs(30), receiver.wait_for(|applied| *applied >= seq_no)).await;
+    }
+
+    /// Wakes the indexer without waiting (writes with `refresh=false`).
+    pub(crate) fn notify(&self) {
+        self.wake.notify_one();
+    }
+
+    /// Runs a suggest query off the async workers.
+    pub(crate) async fn suggest(&self, query: SuggestQuery) -> Result<SuggestResult, EsError> {
+        let index = Arc::clone(&self.index);
+        tokio::task::spawn_blocking(move || index.suggest(&query))
+            .await
+            .map_err(|error| StoreError::Backend(error.to_string()))?
+            .map_err(|error| {
+                tracing::error!(%error, "suggest failed");
+                EsError::internal("suggest failed")
+            })
+    }
+}
