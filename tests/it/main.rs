@@ -1,0 +1,6 @@
+//! The one integration-test binary: in-process API tests through the real router.
+
+mod authz_matrix;
+mod common;
+mod profile;
+mod wire;
