@@ -6,6 +6,7 @@
 pub mod api;
 pub mod app;
 pub mod authn;
+pub mod bench;
 pub(crate) mod authz;
 pub mod cli;
 pub mod config;

@@ -1,0 +1,1 @@
+//! Benchmark harness (see `profiled-bench --help`). Owned by the benchmark work.
