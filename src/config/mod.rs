@@ -14,6 +14,10 @@ use serde_yaml_ng::Value as YamlValue;
 
 use crate::authn::hash::Hasher;
 
+pub mod security;
+
+pub use security::{AnonymousConfig, DomainConfig, RealmConfig, SecurityConfig, TokenConfig};
+
 /// Settings given on the command line or in the environment; `None` means "not given here".
 #[derive(Debug, Default, Clone, clap::Args)]
 pub struct NodeArgs {
@@ -59,6 +63,10 @@ pub struct Config {
     pub authentication_cache_max_users: usize,
     /// Largest profile document (labels + data) in bytes (`xpack.security.profile.max_size`).
     pub profile_max_size: usize,
+    /// Realms, domains, anonymous access and the token service.
+    pub security: SecurityConfig,
+    /// Directory of the config file: where the file realm's `users` and `users_roles` live by default.
+    pub config_dir: PathBuf,
 }
 
 /// Every setting the config file accepts, with a one-line description (shown by `validate-config`).
@@ -71,8 +79,6 @@ const KNOWN_SETTINGS: &[(&str, &str)] = &[
     ("cluster.name", "cluster name"),
     ("xpack.security.enabled", "must be true"),
     ("xpack.security.authc.password_hashing.algorithm", "hash for stored passwords"),
-    ("xpack.security.authc.realms.native.cache.ttl", "authentication cache time to live (e.g. 20m)"),
-    ("xpack.security.authc.realms.native.cache.max_users", "authentication cache size"),
     ("xpack.security.profile.max_size", "largest profile document (e.g. 10mb)"),
 ];
 
@@ -98,10 +104,18 @@ impl Config {
             authentication_cache_ttl: Duration::from_secs(20 * 60),
             authentication_cache_max_users: 100_000,
             profile_max_size: 10 * 1024 * 1024,
+            security: SecurityConfig::default(),
+            config_dir: dir.to_path_buf(),
         }
     }
 
     fn resolve(args: &NodeArgs, file: &BTreeMap<String, String>) -> anyhow::Result<Config> {
+        let config_dir = args
+            .config
+            .as_ref()
+            .and_then(|path| path.parent().map(Path::to_path_buf))
+            .filter(|dir| !dir.as_os_str().is_empty())
+            .unwrap_or_else(|| PathBuf::from("."));
         let setting = |name: &str| file.get(name).map(String::as_str);
         if let Some(enabled) = setting("xpack.security.enabled") {
             if enabled != "true" {
@@ -140,13 +154,15 @@ impl Config {
                  stored passwords, use a bcrypt or pbkdf2 variant"
             );
         }
-        let ttl_text = setting("xpack.security.authc.realms.native.cache.ttl").unwrap_or("20m");
+        let security = security::resolve_security(file, &|name| std::env::var(name).ok())?;
+        let native_settings = security.realms.iter().find(|realm| realm.realm_type == "native");
+        let ttl_text = native_settings.and_then(|realm| realm.setting("cache.ttl")).unwrap_or("20m");
         let authentication_cache_ttl = parse_duration(ttl_text)
-            .with_context(|| format!("invalid setting [xpack.security.authc.realms.native.cache.ttl]: [{ttl_text}]"))?;
-        let max_users_text = setting("xpack.security.authc.realms.native.cache.max_users").unwrap_or("100000");
-        let authentication_cache_max_users = max_users_text.parse().map_err(|_| {
-            anyhow!("invalid setting [xpack.security.authc.realms.native.cache.max_users]: [{max_users_text}]")
-        })?;
+            .with_context(|| format!("invalid setting [cache.ttl] of the native realm: [{ttl_text}]"))?;
+        let max_users_text = native_settings.and_then(|realm| realm.setting("cache.max_users")).unwrap_or("100000");
+        let authentication_cache_max_users = max_users_text
+            .parse()
+            .map_err(|_| anyhow!("invalid setting [cache.max_users] of the native realm: [{max_users_text}]"))?;
         let profile_max_size_text = setting("xpack.security.profile.max_size").unwrap_or("10mb");
         let profile_max_size = parse_byte_size(profile_max_size_text)
             .with_context(|| format!("invalid setting [xpack.security.profile.max_size]: [{profile_max_size_text}]"))?;
@@ -166,6 +182,8 @@ impl Config {
             authentication_cache_ttl,
             authentication_cache_max_users,
             profile_max_size,
+            security,
+            config_dir,
         })
     }
 }
@@ -187,7 +205,7 @@ pub fn parse_settings_yaml(text: &str) -> anyhow::Result<BTreeMap<String, String
         _ => bail!("the top level must be a mapping of settings"),
     }
     for key in flat.keys() {
-        if !KNOWN_SETTINGS.iter().any(|(known, _)| known == key) {
+        if !KNOWN_SETTINGS.iter().any(|(known, _)| known == key) && !security::is_security_setting(key) {
             bail!("unknown setting [{key}]");
         }
     }
