@@ -40,8 +40,9 @@ impl AppState {
             .await
             .map_err(|error| anyhow::anyhow!("cannot catch up the suggest index: {}", error.reason))?;
         profile_search.spawn_indexer();
-        let realms = Arc::new(RealmChain::new(Arc::clone(&store), &config));
-        let roles = Arc::new(RoleService::new(Arc::clone(&store)));
+        let realms = Arc::new(RealmChain::new(Arc::clone(&store), &config)?);
+        let anonymous_roles = config.security.anonymous.as_ref().map(|anonymous| anonymous.roles.clone()).unwrap_or_default();
+        let roles = Arc::new(RoleService::new(Arc::clone(&store), anonymous_roles));
         Ok(AppState { config: Arc::new(config), store, realms, roles, profile_search })
     }
 

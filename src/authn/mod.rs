@@ -5,6 +5,7 @@
 //! are cached (bounded, with a time to live, invalidated on every change to the user) so that repeated
 //! requests do not pay for bcrypt; password hashing itself always runs off the async workers.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -13,14 +14,29 @@ use base64::Engine;
 use serde_json::{json, Value};
 
 use crate::config::Config;
-use crate::domain::user::{reserved_user_doc_id, reserved_user_roles, ReservedUserState, UserRecord, UserView};
+use crate::domain::user::UserView;
 use crate::error::{EsError, BASIC_CHALLENGE};
-use crate::store::{Collection, Store, StoreError};
+use crate::store::Store;
 
 pub(crate) mod cache;
+pub(crate) mod file;
 pub(crate) mod hash;
+pub(crate) mod jwt;
+pub(crate) mod realm;
 
 use cache::CredentialCache;
+use realm::{Realm, RealmOutcome};
+
+/// A security domain as seen from one of its realms.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct RealmDomain {
+    /// Domain name.
+    pub name: String,
+    /// Member realms as `(name, type)`, sorted.
+    pub realms: Vec<(String, String)>,
+    /// Literal-username uid generation suffix, when configured (spec §3.7).
+    pub literal_suffix: Option<String>,
+}
 
 /// The realm that authenticated (or looked up) a user.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -29,21 +45,32 @@ pub struct RealmRef {
     pub name: String,
     /// Realm type, e.g. `native`.
     pub realm_type: String,
+    /// The security domain of the realm, if any.
+    pub domain: Option<Arc<RealmDomain>>,
 }
 
 impl RealmRef {
+    /// Returns a realm reference without domain.
+    pub fn new(name: &str, realm_type: &str) -> RealmRef {
+        RealmRef { name: name.to_string(), realm_type: realm_type.to_string(), domain: None }
+    }
+
     /// The reserved realm of the built-in users.
     pub fn reserved() -> RealmRef {
-        RealmRef { name: "reserved".into(), realm_type: "reserved".into() }
+        RealmRef::new("reserved", "reserved")
     }
 
     /// The default native realm.
     pub fn native() -> RealmRef {
-        RealmRef { name: "default_native".into(), realm_type: "native".into() }
+        RealmRef::new("default_native", "native")
     }
 
     fn to_json(&self) -> Value {
-        json!({ "name": self.name, "type": self.realm_type })
+        let mut realm = json!({ "name": self.name, "type": self.realm_type });
+        if let Some(domain) = &self.domain {
+            realm["domain"] = Value::String(domain.name.clone());
+        }
+        realm
     }
 }
 
@@ -126,25 +153,110 @@ pub(crate) fn credentials_from_headers(headers: &HeaderMap) -> RequestCredential
     RequestCredentials::Malformed
 }
 
-/// The ordered realms of this node.
+/// Authenticates bearer tokens that are not JWTs (the token service).
+#[async_trait::async_trait]
+pub(crate) trait TokenAuthenticator: Send + Sync + std::fmt::Debug {
+    /// Returns the authentication of a valid token, `Terminate` with the token service's error for an
+    /// invalid or expired one.
+    async fn authenticate_token(&self, token: &str) -> Result<RealmOutcome, EsError>;
+}
+
+/// The ordered realms of this node: the reserved realm first, then the configured ones.
 #[derive(Debug)]
 pub struct RealmChain {
-    store: Arc<dyn Store>,
-    cache: CredentialCache,
+    realms: Vec<Arc<dyn Realm>>,
+    cache: Arc<CredentialCache>,
+    anonymous: Option<Authentication>,
+    token_authenticator: std::sync::RwLock<Option<Arc<dyn TokenAuthenticator>>>,
+}
+
+/// Builds the domain of every realm named in a domain.
+fn realm_domains(config: &Config) -> HashMap<String, Arc<RealmDomain>> {
+    let mut domains = HashMap::new();
+    for domain in &config.security.domains {
+        let mut members: Vec<(String, String)> = domain
+            .realms
+            .iter()
+            .map(|realm_name| {
+                let realm_type = config
+                    .security
+                    .realms
+                    .iter()
+                    .find(|realm| &realm.name == realm_name)
+                    .map(|realm| realm.realm_type.clone())
+                    .unwrap_or_else(|| if realm_name == "default_file" { "file".into() } else { "native".into() });
+                (realm_name.clone(), realm_type)
+            })
+            .collect();
+        members.sort();
+        let realm_domain = Arc::new(RealmDomain {
+            name: domain.name.clone(),
+            realms: members,
+            literal_suffix: domain.literal_username.then(|| domain.suffix.clone()).flatten(),
+        });
+        for realm_name in &domain.realms {
+            domains.insert(realm_name.clone(), Arc::clone(&realm_domain));
+        }
+    }
+    domains
 }
 
 impl RealmChain {
-    /// Returns the chain of the reserved and native realms over `store`.
-    pub fn new(store: Arc<dyn Store>, config: &Config) -> RealmChain {
-        RealmChain {
-            store,
-            cache: CredentialCache::new(config.authentication_cache_max_users, config.authentication_cache_ttl),
+    /// Returns the chain configured in `config` over `store`.
+    pub fn new(store: Arc<dyn Store>, config: &Config) -> anyhow::Result<RealmChain> {
+        let domains = realm_domains(config);
+        let cache = Arc::new(CredentialCache::new(config.authentication_cache_max_users, config.authentication_cache_ttl));
+        let mut realms: Vec<Arc<dyn Realm>> = vec![Arc::new(realm::ReservedRealm::new(Arc::clone(&store)))];
+        for realm_config in &config.security.realms {
+            let mut realm_ref = RealmRef::new(&realm_config.name, &realm_config.realm_type);
+            realm_ref.domain = domains.get(&realm_config.name).cloned();
+            let realm: Arc<dyn Realm> = match realm_config.realm_type.as_str() {
+                "native" => Arc::new(realm::NativeRealm::new(Arc::clone(&store), realm_ref)),
+                "file" => {
+                    let file_realm = file::FileRealm::open(realm_config, realm_ref, &config.config_dir)?;
+                    file_realm.attach_cache(&cache);
+                    Arc::new(file_realm)
+                }
+                "jwt" => Arc::new(jwt::JwtRealm::new(realm_config, realm_ref, &config.config_dir)?),
+                other => anyhow::bail!("unsupported realm type [{other}]"),
+            };
+            realms.push(realm);
         }
+        let anonymous = config.security.anonymous.as_ref().map(|anonymous| Authentication {
+            user: UserView {
+                username: anonymous.username.clone(),
+                roles: anonymous.roles.clone(),
+                full_name: None,
+                email: None,
+                metadata: serde_json::Map::from_iter([("_reserved".to_string(), Value::Bool(true))]),
+                enabled: true,
+            },
+            realm: RealmRef::new("__anonymous", "__anonymous"),
+            authentication_type: "anonymous",
+        });
+        Ok(RealmChain {
+            realms,
+            cache,
+            anonymous,
+            token_authenticator: std::sync::RwLock::new(None),
+        })
+    }
+
+    /// Plugs in the token service.
+    pub(crate) fn set_token_authenticator(&self, authenticator: Arc<dyn TokenAuthenticator>) {
+        if let Ok(mut slot) = self.token_authenticator.write() {
+            *slot = Some(authenticator);
+        }
+    }
+
+    /// Returns the anonymous user's authentication when anonymous access is enabled.
+    pub(crate) fn anonymous(&self) -> Option<&Authentication> {
+        self.anonymous.as_ref()
     }
 
     /// Returns the `WWW-Authenticate` challenges of the enabled schemes.
     pub(crate) fn challenges(&self) -> &'static [&'static str] {
-        &[BASIC_CHALLENGE]
+        &[BASIC_CHALLENGE, crate::error::BEARER_CHALLENGE, crate::error::API_KEY_CHALLENGE]
     }
 
     /// Authenticates the caller of a REST request from its headers.
@@ -160,97 +272,124 @@ impl RealmChain {
                     )),
                 }
             }
-            RequestCredentials::Missing => Err(EsError::unauthenticated(
-                format!("missing authentication credentials for REST request [{uri}]"),
-                self.challenges(),
-            )),
-            RequestCredentials::Bearer(_) | RequestCredentials::Malformed => Err(EsError::unauthenticated(
+            RequestCredentials::Bearer(token) => match self.bearer_outcome(&token, headers).await? {
+                RealmOutcome::Success(authentication) => Ok(authentication),
+                RealmOutcome::Terminate(error) => Err(error),
+                RealmOutcome::Continue => Err(EsError::unauthenticated(
+                    format!("unable to authenticate with provided credentials and anonymous access is not allowed for this request"),
+                    self.challenges(),
+                )),
+            },
+            RequestCredentials::Missing => match &self.anonymous {
+                Some(anonymous) => Ok(anonymous.clone()),
+                None => Err(EsError::unauthenticated(
+                    format!("missing authentication credentials for REST request [{uri}]"),
+                    self.challenges(),
+                )),
+            },
+            RequestCredentials::Malformed => Err(EsError::unauthenticated(
                 format!("unable to authenticate with provided credentials and anonymous access is not allowed for this request"),
                 self.challenges(),
             )),
         }
     }
 
-    /// Checks a username and password against the realms; `None` when no realm accepts them.
-    pub(crate) async fn authenticate_password(
-        &self,
-        credentials: PasswordCredentials,
-    ) -> Result<Option<Authentication>, StoreError> {
+    /// Tries a bearer token: JWT realms for JWT-shaped tokens, then the token service.
+    async fn bearer_outcome(&self, token: &str, headers: &HeaderMap) -> Result<RealmOutcome, EsError> {
+        if token.split('.').count() == 3 {
+            for realm in &self.realms {
+                match realm.authenticate_bearer(token, headers).await? {
+                    RealmOutcome::Continue => continue,
+                    decided => return Ok(decided),
+                }
+            }
+        }
+        let authenticator = self.token_authenticator.read().ok().and_then(|slot| slot.clone());
+        match authenticator {
+            Some(authenticator) => authenticator.authenticate_token(token).await,
+            None => Ok(RealmOutcome::Continue),
+        }
+    }
+
+    /// Authenticates a bearer token for activation grants; `None` when no realm accepts it.
+    pub(crate) async fn authenticate_bearer(&self, token: &str) -> Result<Option<Authentication>, EsError> {
+        match self.bearer_outcome(token, &HeaderMap::new()).await? {
+            RealmOutcome::Success(authentication) => Ok(Some(authentication)),
+            RealmOutcome::Continue => Ok(None),
+            RealmOutcome::Terminate(error) => Err(error),
+        }
+    }
+
+    /// Authenticates a bearer token with the request headers (JWT client authentication).
+    pub(crate) async fn authenticate_bearer_with_headers(&self, token: &str, headers: &HeaderMap) -> Result<Option<Authentication>, EsError> {
+        match self.bearer_outcome(token, headers).await? {
+            RealmOutcome::Success(authentication) => Ok(Some(authentication)),
+            RealmOutcome::Continue => Ok(None),
+            RealmOutcome::Terminate(error) => Err(error),
+        }
+    }
+
+    /// Checks a username and password against the realms in order; `None` when no realm accepts them.
+    pub(crate) async fn authenticate_password(&self, credentials: PasswordCredentials) -> Result<Option<Authentication>, EsError> {
         if let Some(authentication) = self.cache.lookup(&credentials.username, credentials.password.as_bytes()) {
             return Ok(Some(authentication));
         }
         let generation_at_load = self.cache.generation();
-        let Some((stored_hash, authentication)) = self.load_user(&credentials.username).await? else {
-            return Ok(None);
-        };
-        if !authentication.user.enabled {
-            return Ok(None);
+        for realm in &self.realms {
+            let Some(candidate) = realm.password_candidate(&credentials).await? else {
+                continue;
+            };
+            let is_reserved = realm.realm_ref().realm_type == "reserved";
+            let (Some(stored_hash), true) = (candidate.stored_hash, candidate.authentication.user.enabled) else {
+                if is_reserved {
+                    return Ok(None);
+                }
+                continue;
+            };
+            let password = credentials.password.clone();
+            let is_valid = tokio::task::spawn_blocking(move || hash::verify_hash(password.as_bytes(), &stored_hash))
+                .await
+                .map_err(|_| EsError::internal("password verification failed"))?;
+            if !is_valid {
+                if is_reserved {
+                    return Ok(None);
+                }
+                continue;
+            }
+            let authentication = Arc::new(candidate.authentication);
+            self.cache.insert(
+                &credentials.username,
+                credentials.password.as_bytes(),
+                Arc::clone(&authentication),
+                Instant::now(),
+                generation_at_load,
+            );
+            return Ok(Some((*authentication).clone()));
         }
-        let PasswordCredentials { username, password } = credentials;
-        let verified = tokio::task::spawn_blocking(move || {
-            let verified = hash::verify_hash(password.as_bytes(), &stored_hash);
-            (verified, password)
-        })
-        .await
-        .map_err(|error| StoreError::Backend(error.to_string()))?;
-        let (is_valid, password) = verified;
-        if !is_valid {
-            return Ok(None);
-        }
-        let authentication = Arc::new(authentication);
-        self.cache.insert(&username, password.as_bytes(), Arc::clone(&authentication), Instant::now(), generation_at_load);
-        Ok(Some((*authentication).clone()))
-    }
-
-    /// Authenticates a bearer token (token service access tokens, JWTs); `None` when no realm accepts it.
-    /// The token service and JWT realms plug in here.
-    pub(crate) async fn authenticate_bearer(&self, token: &str) -> Result<Option<Authentication>, StoreError> {
-        let _ = token;
         Ok(None)
     }
 
-    /// Looks a user up without a password (run-as, profile `with_profile_uid`); `None` when unknown.
-    pub(crate) async fn lookup_user(&self, username: &str) -> Result<Option<Authentication>, StoreError> {
-        Ok(self.load_user(username).await?.map(|(_, authentication)| authentication))
-    }
-
-    /// Loads the stored password hash and the would-be authentication of `username`.
-    async fn load_user(&self, username: &str) -> Result<Option<(String, Authentication)>, StoreError> {
-        if reserved_user_roles(username).is_some() {
-            let Some(doc) = self.store.get(Collection::Users, &reserved_user_doc_id(username)).await? else {
-                return Ok(None);
-            };
-            let state: ReservedUserState =
-                serde_json::from_value(doc.source).map_err(|error| StoreError::Backend(error.to_string()))?;
-            let Some(password_hash) = state.password_hash.filter(|hash| !hash::is_plaintext_hash(hash)) else {
-                return Ok(None);
-            };
-            let authentication = Authentication {
-                user: UserView::reserved(username, state.enabled),
-                realm: RealmRef::reserved(),
-                authentication_type: "realm",
-            };
-            return Ok(Some((password_hash, authentication)));
+    /// Looks a user up in the realms without a password; `None` when unknown.
+    pub(crate) async fn lookup_user(&self, username: &str) -> Result<Option<Authentication>, EsError> {
+        for realm in &self.realms {
+            if let Some(user) = realm.lookup_user(username).await? {
+                return Ok(Some(Authentication { user, realm: realm.realm_ref().clone(), authentication_type: "realm" }));
+            }
         }
-        let Some(doc) = self.store.get(Collection::Users, username).await? else {
-            return Ok(None);
-        };
-        let record: UserRecord =
-            serde_json::from_value(doc.source).map_err(|error| StoreError::Backend(error.to_string()))?;
-        let Some(password_hash) = record.password_hash.clone().filter(|hash| !hash::is_plaintext_hash(hash)) else {
-            return Ok(None);
-        };
-        let authentication =
-            Authentication { user: UserView::from_record(&record), realm: RealmRef::native(), authentication_type: "realm" };
-        Ok(Some((password_hash, authentication)))
+        Ok(None)
     }
 
-    /// Forgets any cached authentication of `username` (password change, disable, delete, role change).
+    /// Returns the realm references of the chain (reserved first).
+    pub(crate) fn realm_refs(&self) -> Vec<RealmRef> {
+        self.realms.iter().map(|realm| realm.realm_ref().clone()).collect()
+    }
+
+    /// Forgets any cached authentication of `username` (password change, disable, delete).
     pub(crate) fn invalidate_user(&self, username: &str) {
         self.cache.invalidate(username);
     }
 
-    /// Forgets every cached authentication.
+    /// Forgets every cached authentication (file realm reload).
     pub(crate) fn invalidate_all(&self) {
         self.cache.invalidate_all();
     }

@@ -5,7 +5,8 @@ use serde_json::{json, Map, Value};
 use crate::app::AppState;
 use crate::authn::{Authentication, PasswordCredentials};
 use crate::domain::profile::{
-    deep_merge, doc_id, hashed_uid, Profile, ProfileUser, StoredRealm, UpdateProfileData, ACTIVATION_GRACE_MILLIS,
+    deep_merge, doc_id, hashed_uid, Profile, ProfileUser, StoredDomain, StoredRealm, StoredRealmIdentifier,
+    UpdateProfileData, ACTIVATION_GRACE_MILLIS,
     MAX_DIFFERENTIATOR, PROFILE_INDEX,
 };
 use crate::error::EsError;
@@ -125,6 +126,14 @@ pub(crate) async fn authenticate_grant(state: &AppState, grant: Grant) -> Result
 
 /// Builds the profiled user of an authentication, as stored in the profile.
 fn subject_user(state: &AppState, authentication: &Authentication) -> ProfileUser {
+    let domain = authentication.realm.domain.as_ref().map(|domain| StoredDomain {
+        name: domain.name.clone(),
+        realms: domain
+            .realms
+            .iter()
+            .map(|(name, realm_type)| StoredRealmIdentifier { name: name.clone(), realm_type: realm_type.clone() })
+            .collect(),
+    });
     ProfileUser {
         username: authentication.user.username.clone(),
         roles: authentication.user.roles.clone(),
@@ -132,7 +141,7 @@ fn subject_user(state: &AppState, authentication: &Authentication) -> ProfileUse
             name: authentication.realm.name.clone(),
             realm_type: authentication.realm.realm_type.clone(),
             node_name: state.config.node_name.clone(),
-            domain: None,
+            domain,
         },
         email: authentication.user.email.clone(),
         full_name: authentication.user.full_name.clone(),
@@ -141,7 +150,7 @@ fn subject_user(state: &AppState, authentication: &Authentication) -> ProfileUse
 
 /// Tells whether a stored profile belongs to the subject: same username, and the same realm (file and
 /// native realms are matched by type only), or a realm of the subject's domain (spec §3.6).
-fn belongs_to_subject(stored: &ProfileUser, subject: &ProfileUser) -> bool {
+pub(crate) fn belongs_to_subject(stored: &ProfileUser, subject: &ProfileUser) -> bool {
     if stored.username != subject.username {
         return false;
     }
@@ -180,6 +189,33 @@ fn written_doc(outcome: UpdateOutcome) -> Result<Doc, EsError> {
     }
 }
 
+/// Returns the literal uid `u_<username>_<suffix>` of a literal-username domain (spec §3.7).
+fn literal_uid(authentication: &Authentication, username: &str, suffix: &str) -> Result<String, EsError> {
+    let valid = username.len() <= 256
+        && username.chars().next().is_some_and(|first| first.is_ascii_alphanumeric())
+        && username.chars().all(|character| character.is_ascii_alphanumeric() || character == '-');
+    if !valid {
+        let domain_name = authentication.realm.domain.as_ref().map(|domain| domain.name.as_str()).unwrap_or_default();
+        return Err(EsError::internal(format!(
+            "Security domain [{domain_name}] is configured to use literal username. As a result, creating new user profile requires the username to be at least 1 and no more than 256 characters. The username must begin with an alphanumeric character (a-z, A-Z, 0-9) and followed by any alphanumeric or dash (-) characters."
+        )));
+    }
+    Ok(format!("u_{username}_{suffix}"))
+}
+
+/// Returns the uid of the profile `authentication`'s user would activate into, if it exists
+/// (`with_profile_uid`; disabled profiles included).
+pub(crate) async fn existing_profile_uid(state: &AppState, authentication: &Authentication) -> Result<Option<String>, EsError> {
+    let subject = subject_user(state, authentication);
+    for doc in state.store.find_by_key(Collection::Profiles, &subject.username).await? {
+        let profile = Profile::from_source(&doc.source)?;
+        if belongs_to_subject(&profile.user, &subject) {
+            return Ok(Some(profile.uid));
+        }
+    }
+    Ok(None)
+}
+
 /// Marker reason of a doc-id clash with another user's profile (spec §3.7).
 const CLASH: &str = "profile uid belongs to another user";
 
@@ -206,9 +242,11 @@ pub(crate) async fn activate(state: &AppState, authentication: &Authentication) 
             subject.realm.name
         )));
     }
-    let first_uid = match owned.pop() {
-        Some((_, profile)) => profile.uid,
-        None => hashed_uid(&subject.username, 0),
+    let literal_suffix = authentication.realm.domain.as_ref().and_then(|domain| domain.literal_suffix.clone());
+    let first_uid = match (owned.pop(), &literal_suffix) {
+        (Some((_, profile)), _) => profile.uid,
+        (None, Some(suffix)) => literal_uid(authentication, &subject.username, suffix)?,
+        (None, None) => hashed_uid(&subject.username, 0),
     };
     let base_uid = first_uid.rsplit_once('_').map(|(base, _)| base.to_string()).unwrap_or_else(|| first_uid.clone());
     let mut differentiator: u32 = first_uid.rsplit_once('_').and_then(|(_, number)| number.parse().ok()).unwrap_or(0);
@@ -254,6 +292,12 @@ pub(crate) async fn activate(state: &AppState, authentication: &Authentication) 
                 return Ok((profile, doc));
             }
             Err(error) if error.reason == CLASH => {
+                if let (Some(_), Some(domain)) = (&literal_suffix, &authentication.realm.domain) {
+                    return Err(EsError::internal(format!(
+                        "cannot create new profile for [{}]. A profile with uid [{uid}] already exists and suffix setting of domain [{}] does not support auto-increment.",
+                        subject.username, domain.name
+                    )));
+                }
                 if differentiator >= MAX_DIFFERENTIATOR {
                     return Err(EsError::internal(format!(
                         "profile differentiator value is too high for base Uid [{base_uid}]"

@@ -22,14 +22,16 @@ pub(crate) struct ResolvedRoles {
 #[derive(Debug)]
 pub struct RoleService {
     store: Arc<dyn Store>,
+    /// Roles of the anonymous user, granted to every user when anonymous access is enabled.
+    anonymous_roles: Vec<String>,
     cache: Mutex<HashMap<Vec<String>, Arc<ResolvedRoles>>>,
     generation: AtomicU64,
 }
 
 impl RoleService {
-    /// Returns a service over `store`.
-    pub fn new(store: Arc<dyn Store>) -> RoleService {
-        RoleService { store, cache: Mutex::new(HashMap::new()), generation: AtomicU64::new(0) }
+    /// Returns a service over `store`; `anonymous_roles` are added to everyone's roles.
+    pub fn new(store: Arc<dyn Store>, anonymous_roles: Vec<String>) -> RoleService {
+        RoleService { store, anonymous_roles, cache: Mutex::new(HashMap::new()), generation: AtomicU64::new(0) }
     }
 
     /// Returns the definition of role `name`: built-in first, then native.
@@ -84,6 +86,7 @@ impl RoleService {
     /// Compiles the permissions of `role_names` (cached until a role changes).
     pub(crate) async fn resolve(&self, role_names: &[String]) -> Result<Arc<ResolvedRoles>, EsError> {
         let mut key: Vec<String> = role_names.to_vec();
+        key.extend(self.anonymous_roles.iter().cloned());
         key.sort();
         key.dedup();
         if let Some(resolved) = self.cache.lock().ok().and_then(|cache| cache.get(&key).cloned()) {

@@ -4,7 +4,7 @@ use serde_json::{Map, Value};
 
 use crate::app::AppState;
 use crate::authn::hash;
-use crate::domain::names::{validate_password, validate_username};
+use crate::domain::names::{validate_password, validate_put_user_username, validate_username, ReservedUserSettings};
 use crate::domain::user::{
     reserved_user_doc_id, reserved_user_roles, ReservedUserState, UserRecord, UserView, RESERVED_USERS,
 };
@@ -192,7 +192,7 @@ impl PutUserRequest {
     /// Checks the request as Elasticsearch's `PutUserRequest.validate` does (before authorization).
     pub(crate) fn validate(&self, username: &str) -> Result<(), EsError> {
         let mut problems = Vec::new();
-        if let Err(message) = validate_username(username, false) {
+        if let Err(message) = validate_put_user_username(username, &ReservedUserSettings::default()) {
             problems.push(message);
         }
         if self.roles.is_none() {
@@ -212,13 +212,11 @@ impl PutUserRequest {
 /// Returns the uid of the profile of `user`, if one was activated (`with_profile_uid`).
 pub(crate) async fn profile_uid_of(state: &AppState, user: &UserView) -> Result<Option<String>, EsError> {
     let realm_type = if reserved_user_roles(&user.username).is_some() { "reserved" } else { "native" };
-    let docs = state.store.find_by_key(Collection::Profiles, &user.username).await?;
-    Ok(docs.into_iter().find_map(|doc| {
-        let stored_realm_type = doc.source.pointer("/user_profile/user/realm/type").and_then(Value::as_str);
-        (stored_realm_type == Some(realm_type))
-            .then(|| doc.source.pointer("/user_profile/uid").and_then(Value::as_str).map(str::to_string))
-            .flatten()
-    }))
+    let Some(realm) = state.realms.realm_refs().into_iter().find(|realm| realm.realm_type == realm_type) else {
+        return Ok(None);
+    };
+    let authentication = crate::authn::Authentication { user: user.clone(), realm, authentication_type: "realm" };
+    crate::service::profiles::existing_profile_uid(state, &authentication).await
 }
 
 /// Creates or updates a native user (the request was validated); returns whether it was created.

@@ -179,13 +179,3 @@ pub trait Store: Send + Sync + fmt::Debug + 'static {
     /// Flushes and closes the store; later calls fail with [`StoreError::Closed`].
     async fn close(&self);
 }
-
-/// Runs an update whose decision cannot fail and returns its outcome, flattening both error layers.
-pub(crate) async fn update_doc(
-    store: &dyn Store,
-    collection: Collection,
-    id: &str,
-    decide: UpdateFn,
-) -> Result<UpdateOutcome, EsError> {
-    store.update(collection, id, decide).await?
-}

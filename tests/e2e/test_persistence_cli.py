@@ -7,7 +7,7 @@ import re
 import pytest
 from elasticsearch import AuthenticationException, NotFoundError
 
-from _support import ELASTIC_PASSWORD, run_cli
+from _support import ELASTIC_PASSWORD, run_cli, server_bug
 
 
 def assert_rejected(server, username, password):
@@ -22,7 +22,17 @@ def authenticate(server, username, password):
 # -- persistence -------------------------------------------------------------------------------------------------------
 
 
-def test_graceful_stop_exits_zero(fresh_server):
+def test_graceful_stop_after_serving_exits_zero(fresh_server):
+    fresh_server.client().security.authenticate()
+    assert fresh_server.stop() == 0
+
+
+@pytest.mark.xfail(
+    reason="server bug: SIGTERM right after the listening line kills the process (exit -15): the signal "
+    "handler is installed only when axum first polls the shutdown future, after the line is printed",
+    strict=False,  # a race: it may pass on a slow machine
+)
+def test_sigterm_right_after_listening_is_graceful(fresh_server):
     assert fresh_server.stop() == 0
 
 
@@ -104,9 +114,25 @@ def test_generated_elastic_password_is_shown_once(server_factory):
 # -- command-line tools --------------------------------------------------------------------------------------------------
 
 
+def users_cli(data_dir, *args):
+    """`profiled users --data DIR ARGS...` (the node options go before the action: see the bug test below)."""
+    return run_cli("users", "--data", str(data_dir), *args)
+
+
+@server_bug("`users add|list|remove ... --data DIR` (options after the action) is rejected by clap: "
+            "NodeArgs is flattened into `users`, not global")
+def test_users_cli_accepts_data_after_the_action(server_factory):
+    server = server_factory(start=False)
+    result = run_cli("users", "add", "cli_order", "-p", "cli-pass-1", "-r", "r1,r2", "--data", str(server.data_dir))
+    assert result.returncode == 0, result.stderr
+    listing = run_cli("users", "list", "--data", str(server.data_dir))
+    assert listing.returncode == 0, listing.stderr
+    assert "cli_order" in listing.stdout
+
+
 def test_users_add_then_authenticate(server_factory):
     server = server_factory(start=False)
-    result = run_cli("users", "add", "cli_user", "-p", "cli-pass-1", "-r", "cli_role1,cli_role2", "--data", str(server.data_dir))
+    result = users_cli(server.data_dir, "add", "cli_user", "-p", "cli-pass-1", "-r", "cli_role1,cli_role2")
     assert result.returncode == 0, result
     server.start()
     me = authenticate(server, "cli_user", "cli-pass-1")
@@ -118,31 +144,38 @@ def test_users_add_then_authenticate(server_factory):
 
 def test_users_add_refuses_a_duplicate_and_a_short_password(server_factory):
     server = server_factory(start=False)
-    data = str(server.data_dir)
-    assert run_cli("users", "add", "cli_dup", "-p", "cli-pass-1", "--data", data).returncode == 0
-    duplicate = run_cli("users", "add", "cli_dup", "-p", "cli-pass-2", "--data", data)
+    data = server.data_dir
+    assert users_cli(data, "add", "cli_dup", "-p", "cli-pass-1").returncode == 0
+    duplicate = users_cli(data, "add", "cli_dup", "-p", "cli-pass-2")
     assert duplicate.returncode != 0
     assert "cli_dup" in duplicate.stderr
-    short = run_cli("users", "add", "cli_short", "-p", "123", "--data", data)
+    short = users_cli(data, "add", "cli_short", "-p", "123")
     assert short.returncode != 0
     assert "6" in short.stderr
 
 
+def test_users_add_refuses_a_reserved_name(server_factory):
+    server = server_factory(start=False)
+    result = users_cli(server.data_dir, "add", "elastic", "-p", "cli-pass-1")
+    assert result.returncode != 0
+    assert "reserved" in result.stderr
+
+
 def test_users_list_and_remove(server_factory):
     server = server_factory(start=False)
-    data = str(server.data_dir)
-    assert run_cli("users", "add", "cli_listed", "-p", "cli-pass-1", "-r", "ra,rb", "--data", data).returncode == 0
-    assert run_cli("users", "add", "cli_removed", "-p", "cli-pass-1", "--data", data).returncode == 0
-    listing = run_cli("users", "list", "--data", data)
+    data = server.data_dir
+    assert users_cli(data, "add", "cli_listed", "-p", "cli-pass-1", "-r", "ra,rb").returncode == 0
+    assert users_cli(data, "add", "cli_removed", "-p", "cli-pass-1").returncode == 0
+    listing = users_cli(data, "list")
     assert listing.returncode == 0, listing
     listed_line = next(line for line in listing.stdout.splitlines() if line.startswith("cli_listed"))
     assert "ra,rb" in listed_line
     assert any(line.startswith("cli_removed") for line in listing.stdout.splitlines())
-    removed = run_cli("users", "remove", "cli_removed", "--data", data)
+    removed = users_cli(data, "remove", "cli_removed")
     assert removed.returncode == 0, removed
-    listing = run_cli("users", "list", "--data", data)
+    listing = users_cli(data, "list")
     assert not any(line.startswith("cli_removed") for line in listing.stdout.splitlines())
-    again = run_cli("users", "remove", "cli_removed", "--data", data)
+    again = users_cli(data, "remove", "cli_removed")
     assert again.returncode != 0
     server.start()
     assert_rejected(server, "cli_removed", "cli-pass-1")

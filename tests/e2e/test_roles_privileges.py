@@ -111,7 +111,6 @@ def test_reserved_role_cannot_be_deleted(es):
     assert error_reason(caught.value) == "role [superuser] is reserved and cannot be deleted"
 
 
-@PENDING_AUTHZ
 def test_reserved_role_name_may_not_be_used(es):
     with pytest.raises(BadRequestError) as caught:
         es.security.put_role(name="superuser", cluster=["monitor"])

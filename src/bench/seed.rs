@@ -1,0 +1,140 @@
+//! Seeds a fresh store with synthetic native users and their profiles, writing straight through
+//! [`Store::update`] (the fastest supported path: no HTTP, no per-user bcrypt).
+//!
+//! Every user shares one bcrypt hash of [`USER_PASSWORD`], made once with the node's configured hasher
+//! (cost 10): verifying it costs exactly what verifying a per-user hash costs, and the credential cache is
+//! keyed by username, so every user's first login still pays a full bcrypt verify.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use serde_json::Map;
+use tokio::sync::Semaphore;
+
+use super::synth::{application_data, labels, synthetic_user, SyntheticUser, USER_PASSWORD};
+use crate::config::Config;
+use crate::domain::profile::{doc_id, hashed_uid, Profile, ProfileUser, StoredRealm};
+use crate::domain::user::UserRecord;
+use crate::store::{Collection, Decision, Store};
+
+/// Writes kept in flight at once, so the store's writer fills its group-commit batches.
+const IN_FLIGHT_WRITES: usize = 4_096;
+/// The profiles' `last_synchronized` is spread over this many past days.
+const LAST_SYNC_SPREAD_DAYS: i64 = 60;
+
+/// What seeding did.
+#[derive(Debug, Clone)]
+pub(crate) struct SeedReport {
+    pub(crate) profiles: usize,
+    pub(crate) elapsed: Duration,
+    pub(crate) data_bytes: u64,
+}
+
+/// Returns the native user document of a synthetic user.
+pub(crate) fn user_record(user: &SyntheticUser, password_hash: &str) -> UserRecord {
+    UserRecord {
+        username: user.username.clone(),
+        password_hash: Some(password_hash.to_string()),
+        roles: user.roles.clone(),
+        full_name: user.full_name.clone(),
+        email: user.email.clone(),
+        metadata: Map::new(),
+        enabled: true,
+    }
+}
+
+/// Returns the profile a first activation through the native realm of `node_name` would have made, with
+/// Kibana data and labels already written.
+pub(crate) fn profile_of(user: &SyntheticUser, node_name: &str, now_millis: i64) -> Profile {
+    let age_millis = (user.index as i64 * 7_919) % (LAST_SYNC_SPREAD_DAYS * 86_400_000) + 60_000;
+    Profile {
+        uid: hashed_uid(&user.username, 0),
+        enabled: user.enabled,
+        last_synchronized: now_millis - age_millis,
+        user: ProfileUser {
+            username: user.username.clone(),
+            roles: user.roles.clone(),
+            realm: StoredRealm {
+                name: "default_native".into(),
+                realm_type: "native".into(),
+                node_name: node_name.to_string(),
+                domain: None,
+            },
+            email: user.email.clone(),
+            full_name: user.full_name.clone(),
+        },
+        labels: labels(user),
+        application_data: application_data(user),
+    }
+}
+
+async fn put(store: &dyn Store, collection: Collection, id: String, source: serde_json::Value, key: Option<String>) -> anyhow::Result<()> {
+    store
+        .update(collection, &id, Box::new(move |_| Ok(Decision::Put { source, key })))
+        .await
+        .map_err(|error| anyhow::anyhow!("seeding [{id}]: {error}"))?
+        .map_err(|error| anyhow::anyhow!("seeding [{id}]: {}", error.reason))?;
+    Ok(())
+}
+
+async fn seed_one(store: Arc<dyn Store>, index: usize, password_hash: Arc<str>, node_name: Arc<str>, now_millis: i64) -> anyhow::Result<()> {
+    let user = synthetic_user(index);
+    let record = serde_json::to_value(user_record(&user, &password_hash)).context("encoding a user")?;
+    let profile = profile_of(&user, &node_name, now_millis);
+    put(store.as_ref(), Collection::Users, user.username.clone(), record, None).await?;
+    put(store.as_ref(), Collection::Profiles, doc_id(&profile.uid), profile.to_source(), Some(user.username)).await
+}
+
+/// Writes `count` users and profiles into `store`, printing progress; returns when all are durable.
+pub(crate) async fn seed(store: Arc<dyn Store>, config: &Config, count: usize) -> anyhow::Result<SeedReport> {
+    let started = Instant::now();
+    let hasher = config.password_hasher;
+    let password_hash: Arc<str> = tokio::task::spawn_blocking(move || hasher.hash(USER_PASSWORD.as_bytes())).await?.into();
+    let node_name: Arc<str> = config.node_name.as_str().into();
+    let now_millis = crate::service::profiles::now_millis();
+    let permits = Arc::new(Semaphore::new(IN_FLIGHT_WRITES));
+    let first_error: Arc<Mutex<Option<anyhow::Error>>> = Arc::new(Mutex::new(None));
+    let progress_step = (count / 10).max(1);
+    for index in 0..count {
+        let permit = Arc::clone(&permits).acquire_owned().await?;
+        if first_error.lock().map(|error| error.is_some()).unwrap_or(true) {
+            break;
+        }
+        let task_store = Arc::clone(&store);
+        let task_hash = Arc::clone(&password_hash);
+        let task_node = Arc::clone(&node_name);
+        let task_error = Arc::clone(&first_error);
+        tokio::spawn(async move {
+            if let Err(error) = seed_one(task_store, index, task_hash, task_node, now_millis).await {
+                if let Ok(mut slot) = task_error.lock() {
+                    slot.get_or_insert(error);
+                }
+            }
+            drop(permit);
+        });
+        if (index + 1) % progress_step == 0 {
+            println!("  seeded {:>9} / {count} ({:.0} profiles/s)", index + 1, (index + 1) as f64 / started.elapsed().as_secs_f64());
+        }
+    }
+    let _all_done = permits.acquire_many(IN_FLIGHT_WRITES as u32).await?;
+    if let Some(error) = first_error.lock().ok().and_then(|mut slot| slot.take()) {
+        return Err(error);
+    }
+    Ok(SeedReport { profiles: count, elapsed: started.elapsed(), data_bytes: 0 })
+}
+
+/// Returns the total size of the files in `dir` and below.
+pub(crate) fn directory_bytes(dir: &std::path::Path) -> u64 {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    entries
+        .filter_map(Result::ok)
+        .map(|entry| match entry.metadata() {
+            Ok(metadata) if metadata.is_dir() => directory_bytes(&entry.path()),
+            Ok(metadata) => metadata.len(),
+            Err(_) => 0,
+        })
+        .sum()
+}
