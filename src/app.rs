@@ -7,6 +7,7 @@ use rand::Rng;
 use serde_json::json;
 use tokio::net::TcpListener;
 
+use crate::authn::token::TokenService;
 use crate::authn::RealmChain;
 use crate::config::Config;
 use crate::domain::user::reserved_user_doc_id;
@@ -24,6 +25,7 @@ pub struct AppState {
     pub(crate) realms: Arc<RealmChain>,
     pub(crate) roles: Arc<RoleService>,
     pub(crate) profile_search: Arc<ProfileSearch>,
+    pub(crate) tokens: Arc<TokenService>,
 }
 
 impl AppState {
@@ -43,7 +45,9 @@ impl AppState {
         let realms = Arc::new(RealmChain::new(Arc::clone(&store), &config)?);
         let anonymous_roles = config.security.anonymous.as_ref().map(|anonymous| anonymous.roles.clone()).unwrap_or_default();
         let roles = Arc::new(RoleService::new(Arc::clone(&store), anonymous_roles));
-        Ok(AppState { config: Arc::new(config), store, realms, roles, profile_search })
+        let tokens = Arc::new(TokenService::new(Arc::clone(&store), &config));
+        realms.set_token_authenticator(Arc::clone(&tokens) as Arc<dyn crate::authn::TokenAuthenticator>);
+        Ok(AppState { config: Arc::new(config), store, realms, roles, profile_search, tokens })
     }
 
     /// Opens the embedded store and the suggest index in the configured data directory.

@@ -59,6 +59,13 @@ pub const ROUTES: &[(&str, &str, Option<&str>)] = &[
     ("POST", "/_security/profile/{uid}/_disable", Some("cluster:admin/xpack/security/profile/set_enabled")),
     ("GET", "/_security/profile/_has_privileges", Some("cluster:admin/xpack/security/profile/has_privileges")),
     ("POST", "/_security/profile/_has_privileges", Some("cluster:admin/xpack/security/profile/has_privileges")),
+    ("POST", "/_security/oauth2/token", Some("cluster:admin/xpack/security/token/create")),
+    ("DELETE", "/_security/oauth2/token", Some("cluster:admin/xpack/security/token/invalidate")),
+    ("GET", "/_security/role_mapping", Some("cluster:admin/xpack/security/role_mapping/get")),
+    ("GET", "/_security/role_mapping/{name}", Some("cluster:admin/xpack/security/role_mapping/get")),
+    ("PUT", "/_security/role_mapping/{name}", Some("cluster:admin/xpack/security/role_mapping/put")),
+    ("POST", "/_security/role_mapping/{name}", Some("cluster:admin/xpack/security/role_mapping/put")),
+    ("DELETE", "/_security/role_mapping/{name}", Some("cluster:admin/xpack/security/role_mapping/delete")),
 ];
 
 /// Builds the full router with its middleware.

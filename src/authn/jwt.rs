@@ -16,8 +16,8 @@ pub(crate) struct JwtRealm {
 }
 
 impl JwtRealm {
-    pub(crate) fn new(config: &RealmConfig, realm: RealmRef, config_dir: &Path) -> anyhow::Result<JwtRealm> {
-        let _ = (config, config_dir);
+    pub(crate) fn new(config: &RealmConfig, realm: RealmRef, config_dir: &Path, store: std::sync::Arc<dyn crate::store::Store>) -> anyhow::Result<JwtRealm> {
+        let _ = (config, config_dir, store);
         Ok(JwtRealm { realm })
     }
 }

@@ -23,6 +23,7 @@ pub(crate) mod file;
 pub(crate) mod hash;
 pub(crate) mod jwt;
 pub(crate) mod realm;
+pub mod token;
 
 use cache::CredentialCache;
 use realm::{Realm, RealmOutcome};
@@ -155,7 +156,7 @@ pub(crate) fn credentials_from_headers(headers: &HeaderMap) -> RequestCredential
 
 /// Authenticates bearer tokens that are not JWTs (the token service).
 #[async_trait::async_trait]
-pub(crate) trait TokenAuthenticator: Send + Sync + std::fmt::Debug {
+pub trait TokenAuthenticator: Send + Sync + std::fmt::Debug {
     /// Returns the authentication of a valid token, `Terminate` with the token service's error for an
     /// invalid or expired one.
     async fn authenticate_token(&self, token: &str) -> Result<RealmOutcome, EsError>;
@@ -217,7 +218,7 @@ impl RealmChain {
                     file_realm.attach_cache(&cache);
                     Arc::new(file_realm)
                 }
-                "jwt" => Arc::new(jwt::JwtRealm::new(realm_config, realm_ref, &config.config_dir)?),
+                "jwt" => Arc::new(jwt::JwtRealm::new(realm_config, realm_ref, &config.config_dir, Arc::clone(&store))?),
                 other => anyhow::bail!("unsupported realm type [{other}]"),
             };
             realms.push(realm);
@@ -308,15 +309,6 @@ impl RealmChain {
         match authenticator {
             Some(authenticator) => authenticator.authenticate_token(token).await,
             None => Ok(RealmOutcome::Continue),
-        }
-    }
-
-    /// Authenticates a bearer token for activation grants; `None` when no realm accepts it.
-    pub(crate) async fn authenticate_bearer(&self, token: &str) -> Result<Option<Authentication>, EsError> {
-        match self.bearer_outcome(token, &HeaderMap::new()).await? {
-            RealmOutcome::Success(authentication) => Ok(Some(authentication)),
-            RealmOutcome::Continue => Ok(None),
-            RealmOutcome::Terminate(error) => Err(error),
         }
     }
 

@@ -28,7 +28,6 @@ const LAST_SYNC_SPREAD_DAYS: i64 = 60;
 pub(crate) struct SeedReport {
     pub(crate) profiles: usize,
     pub(crate) elapsed: Duration,
-    pub(crate) data_bytes: u64,
 }
 
 /// Returns the native user document of a synthetic user.
@@ -121,20 +120,5 @@ pub(crate) async fn seed(store: Arc<dyn Store>, config: &Config, count: usize) -
     if let Some(error) = first_error.lock().ok().and_then(|mut slot| slot.take()) {
         return Err(error);
     }
-    Ok(SeedReport { profiles: count, elapsed: started.elapsed(), data_bytes: 0 })
-}
-
-/// Returns the total size of the files in `dir` and below.
-pub(crate) fn directory_bytes(dir: &std::path::Path) -> u64 {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return 0;
-    };
-    entries
-        .filter_map(Result::ok)
-        .map(|entry| match entry.metadata() {
-            Ok(metadata) if metadata.is_dir() => directory_bytes(&entry.path()),
-            Ok(metadata) => metadata.len(),
-            Err(_) => 0,
-        })
-        .sum()
+    Ok(SeedReport { profiles: count, elapsed: started.elapsed() })
 }

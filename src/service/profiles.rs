@@ -26,14 +26,15 @@ pub(crate) fn now_millis() -> i64 {
 /// The credentials of an activation grant.
 pub(crate) enum Grant {
     Password(PasswordCredentials),
-    AccessToken(String),
+    /// An access token or JWT, with the optional `client_authentication` (scheme, value) of the body.
+    AccessToken(String, Option<(String, String)>),
 }
 
 impl std::fmt::Debug for Grant {
     fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Grant::Password(credentials) => formatter.debug_tuple("Grant::Password").field(credentials).finish(),
-            Grant::AccessToken(_) => formatter.write_str("Grant::AccessToken(..)"),
+            Grant::AccessToken(..) => formatter.write_str("Grant::AccessToken(..)"),
         }
     }
 }
@@ -45,14 +46,18 @@ pub(crate) fn parse_activate_request(body: &Value) -> Result<Grant, EsError> {
         return Err(EsError::x_content_parse(format!("[1:1] [{PARSER}] Expected START_OBJECT")));
     };
     let mut fields: [Option<String>; 4] = Default::default();
+    let mut client_authentication = None;
     for (field, value) in object {
         let slot = match field.as_str() {
             "grant_type" => 0,
             "username" => 1,
             "password" => 2,
             "access_token" => 3,
-            // Forward compatibility with Kibana's UIAM flow (spec §3.1); the JWT realm reads it from headers.
-            "client_authentication" => continue,
+            // The JWT realm's client authentication, as Kibana sends it in the body (spec §3.1).
+            "client_authentication" => {
+                client_authentication = Some(parse_client_authentication(value)?);
+                continue;
+            }
             other => return Err(EsError::x_content_parse(format!("[1:2] [{PARSER}] unknown field [{other}]"))),
         };
         match value {
@@ -103,8 +108,32 @@ pub(crate) fn parse_activate_request(body: &Value) -> Result<Grant, EsError> {
             username: username.unwrap_or_default(),
             password: password.unwrap_or_default(),
         }),
-        _ => Grant::AccessToken(access_token.unwrap_or_default()),
+        _ => Grant::AccessToken(access_token.unwrap_or_default(), client_authentication),
     })
+}
+
+/// Parses `{"scheme": "SharedSecret", "value": "..."}`.
+fn parse_client_authentication(value: &Value) -> Result<(String, String), EsError> {
+    const PARSER: &str = "client_authentication";
+    let Value::Object(object) = value else {
+        return Err(EsError::x_content_parse(format!("[1:2] [{PARSER}] Expected START_OBJECT")));
+    };
+    let mut scheme = None;
+    let mut secret = None;
+    for (field, field_value) in object {
+        let text = field_value
+            .as_str()
+            .ok_or_else(|| EsError::x_content_parse(format!("[1:2] [{PARSER}] {field} doesn't support values of type: {}", crate::domain::profile::token_name(field_value))))?;
+        match field.as_str() {
+            "scheme" => scheme = Some(text.to_string()),
+            "value" => secret = Some(text.to_string()),
+            other => return Err(EsError::x_content_parse(format!("[1:2] [{PARSER}] unknown field [{other}]"))),
+        }
+    }
+    match (scheme, secret) {
+        (Some(scheme), Some(secret)) => Ok((scheme, secret)),
+        _ => Err(EsError::illegal_argument("[client_authentication] requires both [scheme] and [value]")),
+    }
 }
 
 /// Authenticates the grant as a fresh request (spec §3.4); 401 when no realm accepts it.
@@ -114,7 +143,15 @@ pub(crate) async fn authenticate_grant(state: &AppState, grant: Grant) -> Result
             let principal = credentials.username.clone();
             (principal, state.realms.authenticate_password(credentials).await?)
         }
-        Grant::AccessToken(token) => ("_bearer_token".to_string(), state.realms.authenticate_bearer(&token).await?),
+        Grant::AccessToken(token, client_authentication) => {
+            let mut headers = axum::http::HeaderMap::new();
+            if let Some((scheme, secret)) = client_authentication {
+                let value = axum::http::HeaderValue::from_str(&format!("{scheme} {secret}"))
+                    .map_err(|_| EsError::illegal_argument("invalid [client_authentication] value"))?;
+                headers.insert("es-client-authentication", value);
+            }
+            ("_bearer_token".to_string(), state.realms.authenticate_bearer_with_headers(&token, &headers).await?)
+        }
     };
     authentication.ok_or_else(|| {
         EsError::unauthenticated(

@@ -2,5 +2,7 @@
 
 mod authz_matrix;
 mod common;
+mod jwt;
 mod profile;
+mod token;
 mod wire;

@@ -10,6 +10,8 @@ pub(crate) mod profile;
 pub(crate) mod query_user;
 pub(crate) mod query_user_dsl;
 pub(crate) mod role;
+pub(crate) mod role_mapping;
+pub(crate) mod token;
 pub(crate) mod user;
 
 /// Routes of the security APIs.
@@ -21,4 +23,6 @@ pub(crate) fn router() -> Router<AppState> {
         .merge(query_user::router())
         .merge(role::router())
         .merge(profile::router())
+        .merge(token::router())
+        .merge(role_mapping::router())
 }
