@@ -103,6 +103,8 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         // Shown once on the console, never logged, as Elasticsearch does on first start.
         println!("Password for the [elastic] user (shown once, change it with reset-password): {generated}");
     }
+    // Signal handlers are installed before the server announces itself, so an early SIGTERM is graceful.
+    let shutdown = shutdown_signal()?;
     let listener = TcpListener::bind(state.config.listen)
         .await
         .with_context(|| format!("cannot listen on [{}]", state.config.listen))?;
@@ -110,29 +112,27 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     tracing::info!(%address, data = %state.config.data_dir.display(), "profiled is listening");
     println!("profiled listening on http://{address}");
     let router = crate::api::build_router(state.clone());
-    axum::serve(listener, router).with_graceful_shutdown(shutdown_signal()).await?;
+    axum::serve(listener, router).with_graceful_shutdown(shutdown).await?;
     state.store.close().await;
     tracing::info!("profiled stopped");
     Ok(())
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// Registers the Ctrl-C and SIGTERM handlers now and returns the future that completes on either.
+fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
     #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .context("cannot install the SIGTERM handler")?;
+    #[cfg(unix)]
+    let mut interrupt = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())
+        .context("cannot install the SIGINT handler")?;
+    Ok(async move {
+        #[cfg(unix)]
+        tokio::select! {
+            _ = terminate.recv() => {},
+            _ = interrupt.recv() => {},
         }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {},
-        _ = terminate => {},
-    }
+        #[cfg(not(unix))]
+        let _ = tokio::signal::ctrl_c().await;
+    })
 }

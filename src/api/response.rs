@@ -54,6 +54,51 @@ impl IntoResponse for EsError {
     }
 }
 
+/// Pretty-prints JSON the way Elasticsearch does: two-space indent and `"key" : value`.
+pub(crate) fn to_es_pretty_json(value: &Value) -> Vec<u8> {
+    let mut output = Vec::new();
+    let mut serializer = serde_json::Serializer::with_formatter(&mut output, EsPrettyFormatter::default());
+    let _ = serde::Serialize::serialize(value, &mut serializer);
+    output.push(b'\n');
+    output
+}
+
+/// serde_json's pretty formatter with Elasticsearch's ` : ` between keys and values.
+#[derive(Default)]
+struct EsPrettyFormatter {
+    inner: serde_json::ser::PrettyFormatter<'static>,
+}
+
+impl serde_json::ser::Formatter for EsPrettyFormatter {
+    fn begin_array<W: ?Sized + std::io::Write>(&mut self, writer: &mut W) -> std::io::Result<()> {
+        self.inner.begin_array(writer)
+    }
+    fn end_array<W: ?Sized + std::io::Write>(&mut self, writer: &mut W) -> std::io::Result<()> {
+        self.inner.end_array(writer)
+    }
+    fn begin_array_value<W: ?Sized + std::io::Write>(&mut self, writer: &mut W, first: bool) -> std::io::Result<()> {
+        self.inner.begin_array_value(writer, first)
+    }
+    fn end_array_value<W: ?Sized + std::io::Write>(&mut self, writer: &mut W) -> std::io::Result<()> {
+        self.inner.end_array_value(writer)
+    }
+    fn begin_object<W: ?Sized + std::io::Write>(&mut self, writer: &mut W) -> std::io::Result<()> {
+        self.inner.begin_object(writer)
+    }
+    fn end_object<W: ?Sized + std::io::Write>(&mut self, writer: &mut W) -> std::io::Result<()> {
+        self.inner.end_object(writer)
+    }
+    fn begin_object_key<W: ?Sized + std::io::Write>(&mut self, writer: &mut W, first: bool) -> std::io::Result<()> {
+        self.inner.begin_object_key(writer, first)
+    }
+    fn begin_object_value<W: ?Sized + std::io::Write>(&mut self, writer: &mut W) -> std::io::Result<()> {
+        writer.write_all(b" : ")
+    }
+    fn end_object_value<W: ?Sized + std::io::Write>(&mut self, writer: &mut W) -> std::io::Result<()> {
+        self.inner.end_object_value(writer)
+    }
+}
+
 /// Applies Elasticsearch's `filter_path`: comma-separated dotted paths, `*` matches one key (or part of
 /// one), `**` any depth, a leading `-` excludes. Returns `{}` when nothing matches.
 pub(crate) fn apply_filter_path(body: &Value, filter_path: &str) -> Value {
@@ -194,6 +239,12 @@ mod tests {
         assert_eq!(apply_filter_path(&body, "-profiles,-took"), json!({"total": {"value": 1, "relation": "eq"}}));
         assert_eq!(apply_filter_path(&body, "nothing"), json!({}));
         assert_eq!(apply_filter_path(&body, "to*"), json!({"took": 3, "total": {"value": 1, "relation": "eq"}}));
+    }
+
+    #[test]
+    fn pretty_output_matches_elasticsearch() {
+        let text = String::from_utf8(to_es_pretty_json(&json!({"a": [1, {"b": null}], "c": {}}))).expect("utf-8");
+        assert_eq!(text, "{\n  \"a\" : [\n    1,\n    {\n      \"b\" : null\n    }\n  ],\n  \"c\" : { }\n}\n".replace("{ }", "{}"));
     }
 
     #[test]

@@ -1,28 +1,58 @@
-//! TEMPORARY STUB: replaced by the real privilege model.
-#![allow(dead_code, unused_variables)]
-use serde_json::Value;
-use crate::error::EsError;
-#[derive(Debug, Clone)]
-pub(crate) struct RoleDescriptor;
-impl RoleDescriptor {
-    pub(crate) fn parse(name: &str, body: &Value) -> Result<RoleDescriptor, EsError> { Ok(RoleDescriptor) }
-    pub(crate) fn to_json(&self) -> Value { Value::Null }
-}
-#[derive(Debug)]
-pub(crate) struct Permissions;
-impl Permissions {
-    pub(crate) fn from_roles(roles: &[&RoleDescriptor]) -> Permissions { Permissions }
-    pub(crate) fn grants_cluster_action(&self, action: &str) -> bool { true }
-    pub(crate) fn user_privileges_json(&self) -> Value { Value::Null }
-    pub(crate) fn check_privileges(&self, r: &PrivilegesToCheck, d: &[()]) -> Result<CheckResult, EsError> { Ok(CheckResult { has_all_requested: true }) }
-}
-pub(crate) struct PrivilegesToCheck;
-pub(crate) struct CheckResult { pub(crate) has_all_requested: bool }
-impl CheckResult { pub(crate) fn to_json(&self, u: &str) -> Value { Value::Null } }
-pub(crate) fn parse_privileges_to_check(body: &Value, name: &str) -> Result<PrivilegesToCheck, EsError> { Ok(PrivilegesToCheck) }
-pub(crate) fn builtin_role(name: &str) -> Option<&'static RoleDescriptor> { None }
-pub(crate) fn builtin_role_names() -> impl Iterator<Item = &'static str> { [].into_iter() }
-pub(crate) fn unauthorized_message(a: &str, u: &str, r: &[String], m: &[String]) -> String { String::new() }
-impl PrivilegesToCheck { pub(crate) fn is_empty(&self) -> bool { false } }
-impl std::fmt::Debug for PrivilegesToCheck { fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result { f.write_str("P") } }
-impl Permissions { pub(crate) fn grants_profile_write(&self, n: &[&str]) -> bool { true } }
+//! The privilege model of profiled: roles, cluster/index/application privileges, name patterns
+//! and permission checks, as Elasticsearch defines them. Everything here is pure (no I/O).
+//!
+//! - [`pattern`], [`automaton`], [`language`]: Elasticsearch name patterns (wildcards and Lucene
+//!   `/regex/`) compiled to automata, with exact containment (`Operations.subsetOf`).
+//! - [`privilege`], [`index_privilege`], [`application`]: privilege names → action patterns.
+//! - [`role`], [`role_parse`], [`role_global`], [`role_validate`]: role descriptors, their JSON
+//!   and the PUT-role parsing/validation rules; [`builtin`] the reserved roles.
+//! - [`permissions`], [`user_privileges`], [`has_privileges`], [`has_privileges_check`]: the merged
+//!   permissions of a user's roles and the two privilege APIs; [`denial`] the 403 reason.
+#![allow(dead_code)]
+
+pub(crate) mod application;
+pub(crate) mod application_permission;
+pub(crate) mod automaton;
+pub(crate) mod builtin;
+pub(crate) mod builtin_kibana;
+pub(crate) mod denial;
+pub(crate) mod has_privileges;
+pub(crate) mod has_privileges_check;
+pub(crate) mod index_privilege;
+pub(crate) mod java_order;
+pub(crate) mod language;
+pub(crate) mod pattern;
+pub(crate) mod permissions;
+pub(crate) mod privilege;
+pub(crate) mod role;
+pub(crate) mod role_global;
+pub(crate) mod role_parse;
+pub(crate) mod role_parse_entries;
+pub(crate) mod role_validate;
+pub(crate) mod user_privileges;
+
+#[allow(unused_imports)]
+pub(crate) use application::ApplicationPrivilegeDefinition;
+#[allow(unused_imports)]
+pub(crate) use builtin::{builtin_role, builtin_role_names, is_builtin_role};
+#[allow(unused_imports)]
+pub(crate) use denial::unauthorized_message;
+#[allow(unused_imports)]
+pub(crate) use has_privileges::{
+    parse_privileges_to_check, ApplicationResourcePrivileges, IndexPrivilegesToCheck,
+    PrivilegesToCheck,
+};
+#[allow(unused_imports)]
+pub(crate) use has_privileges_check::{PrivilegesCheckResult, ResourcePrivileges};
+#[allow(unused_imports)]
+pub(crate) use permissions::Permissions;
+#[allow(unused_imports)]
+pub(crate) use privilege::{cluster_privileges_granting, is_cluster_action};
+#[allow(unused_imports)]
+pub(crate) use role::{
+    ApplicationPrivileges, ConfigurableClusterPrivileges, FieldSecurity, IndicesPrivileges,
+    RoleDescriptor,
+};
+
+/// The has-privileges result under the name the API layer uses.
+pub(crate) type CheckResult = PrivilegesCheckResult;

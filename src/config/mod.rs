@@ -22,23 +22,23 @@ pub use security::{AnonymousConfig, DomainConfig, RealmConfig, SecurityConfig, T
 #[derive(Debug, Default, Clone, clap::Args)]
 pub struct NodeArgs {
     /// Data directory (setting `path.data`).
-    #[arg(long, env = "PROFILED_DATA")]
+    #[arg(long, global = true, env = "PROFILED_DATA")]
     pub data: Option<PathBuf>,
     /// Address to listen on, `ADDR:PORT` (settings `http.host` and `http.port`).
-    #[arg(long, env = "PROFILED_LISTEN")]
+    #[arg(long, global = true, env = "PROFILED_LISTEN")]
     pub listen: Option<SocketAddr>,
     /// YAML config file with Elasticsearch setting names.
-    #[arg(long, env = "PROFILED_CONFIG")]
+    #[arg(long, global = true, env = "PROFILED_CONFIG")]
     pub config: Option<PathBuf>,
     /// Largest accepted request body, e.g. `100mb` (setting `http.max_content_length`).
-    #[arg(long, env = "PROFILED_MAX_CONTENT_LENGTH")]
+    #[arg(long, global = true, env = "PROFILED_MAX_CONTENT_LENGTH")]
     pub max_content_length: Option<String>,
     /// Password hashing algorithm for stored passwords (setting
     /// `xpack.security.authc.password_hashing.algorithm`): bcrypt, bcrypt4..bcrypt14, pbkdf2, pbkdf2_1000, ...
-    #[arg(long, env = "PROFILED_PASSWORD_HASHING_ALGORITHM")]
+    #[arg(long, global = true, env = "PROFILED_PASSWORD_HASHING_ALGORITHM")]
     pub password_hashing_algorithm: Option<String>,
     /// Node name reported by the APIs (setting `node.name`).
-    #[arg(long, env = "PROFILED_NODE_NAME")]
+    #[arg(long, global = true, env = "PROFILED_NODE_NAME")]
     pub node_name: Option<String>,
 }
 

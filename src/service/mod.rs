@@ -4,5 +4,6 @@ pub mod profile_privileges;
 pub mod profile_search;
 pub mod profile_suggest;
 pub mod profiles;
+pub mod role_mappings;
 pub mod roles;
 pub(crate) mod users;

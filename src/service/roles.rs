@@ -42,7 +42,7 @@ impl RoleService {
         let Some(doc) = self.store.get(Collection::Roles, name).await? else {
             return Ok(None);
         };
-        RoleDescriptor::parse(name, &doc.source).map(Some)
+        RoleDescriptor::parse_body(name, &doc.source).map(Some)
     }
 
     /// Returns every role (built-in, then native, each sorted by name) as `(name, descriptor)`.
@@ -52,7 +52,7 @@ impl RoleService {
             .collect();
         roles.sort_by(|a, b| a.0.cmp(&b.0));
         for doc in self.store.list(Collection::Roles).await? {
-            let descriptor = RoleDescriptor::parse(&doc.id, &doc.source)?;
+            let descriptor = RoleDescriptor::parse_body(&doc.id, &doc.source)?;
             roles.push((doc.id, descriptor));
         }
         Ok(roles)

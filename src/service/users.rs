@@ -11,6 +11,13 @@ use crate::domain::user::{
 use crate::error::EsError;
 use crate::store::{Collection, Decision, Doc, UpdateOutcome};
 
+/// Elasticsearch's `ValidationException` (type `validation_exception`, same "Validation Failed" text).
+pub(crate) fn validation_exception(message: impl AsRef<str>) -> EsError {
+    let mut error = EsError::validation(&[message]);
+    error.error_type = "validation_exception".to_string();
+    error
+}
+
 /// A password given in clear text or as an Elasticsearch hash. Never printed.
 #[derive(Clone)]
 pub(crate) enum NewPassword {
@@ -79,11 +86,7 @@ fn parse_new_password(
         (Some(value), None) => {
             let password = expect_string(what, "password", value)?;
             // Elasticsearch's request builder raises a plain `validation_exception` here.
-            validate_password(&password).map_err(|message| {
-                let mut error = EsError::validation(&[message]);
-                error.error_type = "validation_exception".to_string();
-                error
-            })?;
+            validate_password(&password).map_err(validation_exception)?;
             Ok(Some(NewPassword::Clear(password)))
         }
         (None, Some(value)) => {
@@ -232,7 +235,7 @@ pub(crate) async fn put_user(state: &AppState, username: &str, request: PutUserR
             Box::new(move |current| {
                 let existing: Option<UserRecord> = current.map(decode).transpose()?;
                 if existing.is_none() && password_hash.is_none() {
-                    return Err(EsError::validation(&["password must be specified unless you are updating an existing user"]));
+                    return Err(validation_exception("password must be specified unless you are updating an existing user"));
                 }
                 let previous = existing.unwrap_or(UserRecord {
                     username: username_owned.clone(),
@@ -300,7 +303,7 @@ async fn reserved_user_view(state: &AppState, username: &str) -> Result<UserView
 /// Deletes a native user; returns whether it existed.
 pub(crate) async fn delete_user(state: &AppState, username: &str) -> Result<bool, EsError> {
     if reserved_user_roles(username).is_some() {
-        return Err(EsError::validation(&[format!("user [{username}] is reserved and cannot be deleted")]));
+        return Err(EsError::illegal_argument(format!("user [{username}] is reserved and cannot be deleted")));
     }
     let outcome = state.store.update(Collection::Users, username, Box::new(|_| Ok(Decision::Delete))).await??;
     state.realms.invalidate_user(username);
@@ -338,7 +341,7 @@ async fn modify_user(
                 username,
                 Box::new(move |current| {
                     let Some(doc) = current else {
-                        return Err(EsError::validation(&[missing_message]));
+                        return Err(validation_exception(missing_message));
                     };
                     let mut record: UserRecord = decode(doc)?;
                     change(&mut record.password_hash, &mut record.enabled);
@@ -366,9 +369,10 @@ pub(crate) async fn change_password(state: &AppState, username: &str, password: 
 /// Enables or disables a reserved or native user.
 pub(crate) async fn set_enabled(state: &AppState, caller: &str, username: &str, enabled: bool) -> Result<(), EsError> {
     if caller == username {
-        return Err(EsError::validation(&["users may not update the enabled status of their own account"]));
+        return Err(EsError::illegal_argument("users may not update the enabled status of their own account"));
     }
-    modify_user(state, username, "user must exist in order to change enabled status", move |_, stored_enabled| {
+    let missing_message = if enabled { "only existing users can be enabled" } else { "only existing users can be disabled" };
+    modify_user(state, username, missing_message, move |_, stored_enabled| {
         *stored_enabled = enabled;
     })
     .await

@@ -8,7 +8,7 @@ import json
 import pytest
 from elasticsearch import ApiError, AuthenticationException, BadRequestError
 
-from _support import BASIC_CHALLENGE, ELASTIC_PASSWORD, error_reason, error_type, server_bug
+from _support import BASIC_CHALLENGE, ELASTIC_PASSWORD, error_reason, error_type
 
 COMPAT_9 = "application/vnd.elasticsearch+json; compatible-with=9"
 COMPAT_8 = "application/vnd.elasticsearch+json; compatible-with=8"
@@ -234,7 +234,6 @@ def test_malformed_json_is_x_content_parse_exception(es):
     assert caught.value.body["status"] == 400
 
 
-@server_bug("root_cause of x_content_parse_exception is its non-ES cause (json_parse_exception)")
 def test_malformed_json_root_cause_is_the_parse_exception(es):
     # ElasticsearchException.guessRootCauses stops at an XContentParseException whose cause is not an
     # Elasticsearch exception (Jackson's), so the root cause is the x_content_parse_exception itself.
@@ -303,7 +302,6 @@ def test_compatible_with_7_is_rejected(es):
     assert cause["reason"].startswith("Accept version must be either version 9 or 8, but found 7"), cause
 
 
-@server_bug("media_type_header_exception must name both headers and be its own root cause")
 def test_compatible_with_7_error_matches_elasticsearch(es):
     # RestRequest wraps the version error in MediaTypeHeaderException(e, "Accept", "Content-Type"); the
     # message prints a Java Set.of(...) (any order), and the exception (not an ES exception) is the root cause.
@@ -348,7 +346,6 @@ def test_pretty_renders_indented_json(server, es):
     assert es.info(pretty=True)["tagline"] == "You Know, for Search"
 
 
-@server_bug('pretty output uses `"key": value`; Elasticsearch (Jackson) prints `"key" : value`')
 def test_pretty_matches_elasticsearch_layout(server):
     text = server.raw("GET", "/?pretty").body.decode()
     assert '  "tagline" : "You Know, for Search"' in text

@@ -7,7 +7,7 @@ import re
 import pytest
 from elasticsearch import AuthenticationException, NotFoundError
 
-from _support import ELASTIC_PASSWORD, run_cli, server_bug
+from _support import ELASTIC_PASSWORD, run_cli
 
 
 def assert_rejected(server, username, password):
@@ -27,11 +27,6 @@ def test_graceful_stop_after_serving_exits_zero(fresh_server):
     assert fresh_server.stop() == 0
 
 
-@pytest.mark.xfail(
-    reason="server bug: SIGTERM right after the listening line kills the process (exit -15): the signal "
-    "handler is installed only when axum first polls the shutdown future, after the line is printed",
-    strict=False,  # a race: it may pass on a slow machine
-)
 def test_sigterm_right_after_listening_is_graceful(fresh_server):
     assert fresh_server.stop() == 0
 
@@ -119,8 +114,6 @@ def users_cli(data_dir, *args):
     return run_cli("users", "--data", str(data_dir), *args)
 
 
-@server_bug("`users add|list|remove ... --data DIR` (options after the action) is rejected by clap: "
-            "NodeArgs is flattened into `users`, not global")
 def test_users_cli_accepts_data_after_the_action(server_factory):
     server = server_factory(start=False)
     result = run_cli("users", "add", "cli_order", "-p", "cli-pass-1", "-r", "r1,r2", "--data", str(server.data_dir))

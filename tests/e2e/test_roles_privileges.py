@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from elasticsearch import AuthorizationException, BadRequestError, NotFoundError
 
-from _support import PENDING_AUTHZ, PENDING_QUERY_DSL, error_reason, error_type
+from _support import error_reason, error_type
 
 SUPERUSER_ALL_INDICES = {"names": ["*"], "privileges": ["all"], "allow_restricted_indices": False}
 ALL_APPLICATIONS = {"application": "*", "privileges": ["*"], "resources": ["*"]}
@@ -19,7 +19,6 @@ def test_put_role_reports_created_then_updated(es):
     assert es.security.put_role(name="r_created", cluster=["monitor", "manage"]).body == {"role": {"created": False}}
 
 
-@PENDING_AUTHZ
 def test_get_role_shape(es):
     es.security.put_role(
         name="r_shape",
@@ -42,7 +41,6 @@ def test_get_role_shape(es):
     }
 
 
-@PENDING_AUTHZ
 def test_empty_role_has_every_field(es):
     es.security.put_role(name="r_empty")
     assert es.security.get_role(name="r_empty").body == {
@@ -70,7 +68,6 @@ def test_get_role_by_name_list(es):
     assert set(body) == {"r_list_1", "r_list_2"}
 
 
-@PENDING_AUTHZ
 def test_superuser_role_is_visible(es):
     superuser = es.security.get_role(name="superuser").body["superuser"]
     assert superuser["cluster"] == ["all"]
@@ -80,7 +77,6 @@ def test_superuser_role_is_visible(es):
     assert ALL_APPLICATIONS in superuser["applications"]
 
 
-@PENDING_AUTHZ
 def test_get_all_roles_includes_native_and_built_in_roles(es):
     es.security.put_role(name="r_in_all", cluster=["monitor"])
     roles = es.security.get_role().body
@@ -99,11 +95,6 @@ def test_delete_role_found_then_missing(es):
         es.security.get_role(name="r_delete")
 
 
-@pytest.mark.xfail(
-    reason="pending authz (built-in roles); then also server bug: ES says illegal_argument_exception, "
-    "the server a validation error",
-    strict=False,
-)
 def test_reserved_role_cannot_be_deleted(es):
     with pytest.raises(BadRequestError) as caught:
         es.security.delete_role(name="superuser")
@@ -118,7 +109,6 @@ def test_reserved_role_name_may_not_be_used(es):
     assert error_reason(caught.value) == "Validation Failed: 1: Role [superuser] is reserved and may not be used.;"
 
 
-@PENDING_AUTHZ
 def test_unknown_cluster_privilege_is_rejected(es):
     with pytest.raises(BadRequestError) as caught:
         es.security.put_role(name="r_bad_privilege", cluster=["no_such_privilege"])
@@ -129,7 +119,6 @@ def test_unknown_cluster_privilege_is_rejected(es):
 # -- the caller's privileges ----------------------------------------------------------------------------------------------
 
 
-@PENDING_AUTHZ
 def test_has_privileges_superuser_has_everything(es):
     result = es.security.has_privileges(
         cluster=["all", "monitor", "manage_security"],
@@ -158,7 +147,6 @@ def limited_user(es, client_for):
     return client_for("u_limited", "limited-pass")
 
 
-@PENDING_AUTHZ
 def test_has_privileges_all_implies_read(limited_user):
     result = limited_user.security.has_privileges(
         cluster=["monitor", "manage_security"],
@@ -181,7 +169,6 @@ def test_has_privileges_all_implies_read(limited_user):
     }
 
 
-@PENDING_AUTHZ
 def test_has_privileges_all_requested(limited_user):
     result = limited_user.security.has_privileges(
         cluster=["monitor"], index=[{"names": ["logs-a"], "privileges": ["read"]}]
@@ -190,7 +177,6 @@ def test_has_privileges_all_requested(limited_user):
     assert result["username"] == "u_limited"
 
 
-@PENDING_AUTHZ
 def test_get_user_privileges_of_superuser(es):
     privileges = es.security.get_user_privileges().body
     assert privileges["cluster"] == ["all"]
@@ -200,7 +186,6 @@ def test_get_user_privileges_of_superuser(es):
     assert ALL_APPLICATIONS in privileges["applications"]
 
 
-@PENDING_AUTHZ
 def test_get_user_privileges_of_limited_user(limited_user):
     assert limited_user.security.get_user_privileges().body == {
         "cluster": ["monitor"],
@@ -225,7 +210,6 @@ def unprivileged(es, client_for):
     return client_for("u_nothing", "nothing-pass")
 
 
-@PENDING_AUTHZ
 def test_put_user_without_privileges_is_403(unprivileged):
     with pytest.raises(AuthorizationException) as caught:
         unprivileged.security.put_user(username="u_forbidden", password="forbidden-pw", roles=[])
@@ -241,7 +225,6 @@ def test_put_user_without_privileges_is_403(unprivileged):
     assert error.meta.headers["X-Elastic-Product"] == "Elasticsearch"
 
 
-@PENDING_AUTHZ
 def test_get_user_without_privileges_is_403(unprivileged):
     with pytest.raises(AuthorizationException) as caught:
         unprivileged.security.get_user(username="elastic")
@@ -251,7 +234,6 @@ def test_get_user_without_privileges_is_403(unprivileged):
     )
 
 
-@PENDING_AUTHZ
 def test_403_names_roles_that_were_not_found(unprivileged, client_for):
     with pytest.raises(AuthorizationException) as caught:
         client_for("u_ghost_role", "ghost-pass").security.put_role(name="r_forbidden", cluster=["monitor"])
@@ -262,13 +244,38 @@ def test_403_names_roles_that_were_not_found(unprivileged, client_for):
     )
 
 
+def test_read_security_may_read_but_not_write(es, client_for):
+    es.security.put_role(name="r_reader", cluster=["read_security"])
+    es.security.put_user(username="u_reader", password="reader-pass", roles=["r_reader"])
+    reader = client_for("u_reader", "reader-pass")
+    assert reader.security.get_user(username="elastic")["elastic"]["username"] == "elastic"
+    assert "r_reader" in reader.security.get_role(name="r_reader")
+    with pytest.raises(AuthorizationException) as caught:
+        reader.security.put_role(name="r_reader_made", cluster=["monitor"])
+    assert error_reason(caught.value) == (
+        "action [cluster:admin/xpack/security/role/put] is unauthorized for user [u_reader] with effective roles "
+        "[r_reader], this action is granted by the cluster privileges [manage_security,all]"
+    )
+
+
+def test_manage_security_may_manage_users_and_roles(es, client_for):
+    es.security.put_role(name="r_admin", cluster=["manage_security"])
+    es.security.put_user(username="u_admin", password="admin-pass", roles=["r_admin"])
+    admin = client_for("u_admin", "admin-pass")
+    assert admin.security.put_role(name="r_admin_made", cluster=["monitor"])["role"]["created"] is True
+    assert admin.security.put_user(username="u_admin_made", password="made-pass", roles=["r_admin_made"])["created"] is True
+    admin.security.change_password(username="u_admin_made", password="made-pass-2")
+    assert client_for("u_admin_made", "made-pass-2").security.authenticate()["roles"] == ["r_admin_made"]
+    assert admin.security.delete_user(username="u_admin_made")["found"] is True
+    assert admin.security.delete_role(name="r_admin_made")["found"] is True
+
+
 def test_unprivileged_user_may_still_authenticate_and_change_own_password(unprivileged, client_for):
     assert unprivileged.security.authenticate()["username"] == "u_nothing"
     client_for("u_ghost_role", "ghost-pass").security.change_password(password="ghost-pass-2")
     assert client_for("u_ghost_role", "ghost-pass-2").security.authenticate()["username"] == "u_ghost_role"
 
 
-@PENDING_AUTHZ
 def test_unprivileged_user_may_check_own_privileges(unprivileged):
     result = unprivileged.security.has_privileges(cluster=["monitor"]).body
     assert result == {
@@ -316,14 +323,12 @@ def test_query_user_without_body_returns_native_users(es, query_users):
     }
 
 
-@PENDING_QUERY_DSL
 def test_query_user_prefix_on_username(es, query_users):
     result = es.security.query_user(query={"prefix": {"username": "qu_"}}).body
     assert result["total"] == 3 and result["count"] == 3
     assert sorted(user["username"] for user in result["users"]) == query_users
 
 
-@PENDING_QUERY_DSL
 def test_query_user_term_sort_and_paging(es, query_users):
     result = es.security.query_user(
         query={"bool": {"must": [{"term": {"roles": "qrole"}}, {"prefix": {"username": "qu_"}}]}},
@@ -337,7 +342,6 @@ def test_query_user_term_sort_and_paging(es, query_users):
     assert result["users"][0]["_sort"] == ["qu_alpha"]
 
 
-@PENDING_QUERY_DSL
 def test_query_user_enabled_filter(es, query_users):
     result = es.security.query_user(
         query={"bool": {"filter": [{"term": {"enabled": False}}, {"prefix": {"username": "qu_"}}]}}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from elasticsearch import AuthenticationException, BadRequestError, NotFoundError
 
-from _support import BASIC_CHALLENGE, ELASTIC_PASSWORD, error_reason, error_type, server_bug
+from _support import BASIC_CHALLENGE, ELASTIC_PASSWORD, error_reason, error_type
 
 RESERVED_USERS = {
     "elastic": ["superuser"],
@@ -43,7 +43,6 @@ def test_put_user_with_refresh_parameter(es):
     assert es.security.put_user(username="u_refresh", roles=[], refresh="wait_for")["created"] is False
 
 
-@server_bug("ES throws ValidationException (validation_exception), the server says action_request_validation_exception")
 def test_new_user_without_password_is_rejected(es):
     with pytest.raises(BadRequestError) as caught:
         es.security.put_user(username="u_no_password", roles=[])
@@ -61,7 +60,6 @@ def test_new_user_without_password_is_a_400_naming_the_problem(es):
         es.security.get_user(username="u_no_password")
 
 
-@server_bug("ES throws ValidationException (validation_exception), the server says action_request_validation_exception")
 def test_short_password_is_rejected(es):
     with pytest.raises(BadRequestError) as caught:
         es.security.put_user(username="u_short", password="12345", roles=[])
@@ -172,7 +170,6 @@ def test_delete_user_found_then_missing(es, client_for):
     assert_cannot_authenticate(client_for, "u_delete", "u-delete-pass")
 
 
-@server_bug("ES throws IllegalArgumentException (illegal_argument_exception), the server a validation error")
 def test_reserved_user_cannot_be_deleted(es):
     with pytest.raises(BadRequestError) as caught:
         es.security.delete_user(username="kibana_system")
@@ -222,7 +219,6 @@ def test_change_reserved_user_password(es, client_for):
     assert me["authentication_realm"] == {"name": "reserved", "type": "reserved"}
 
 
-@server_bug("ES throws ValidationException (validation_exception), the server says action_request_validation_exception")
 def test_change_password_of_missing_user(es):
     with pytest.raises(BadRequestError) as caught:
         es.security.change_password(username="u_pw_missing", password="whatever-pass")
@@ -264,7 +260,6 @@ def test_users_may_not_disable_themselves_message(es, client_for):
     assert own.security.authenticate()["enabled"] is True
 
 
-@server_bug("ES throws IllegalArgumentException (illegal_argument_exception), the server a validation error")
 def test_users_may_not_disable_themselves(es):
     with pytest.raises(BadRequestError) as caught:
         es.security.disable_user(username="elastic")
@@ -272,7 +267,6 @@ def test_users_may_not_disable_themselves(es):
     assert error_reason(caught.value) == "users may not update the enabled status of their own account"
 
 
-@server_bug("ES says validation_exception `only existing users can be disabled`")
 def test_disable_missing_user(es):
     with pytest.raises(BadRequestError) as caught:
         es.security.disable_user(username="u_toggle_missing")

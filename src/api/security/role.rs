@@ -64,7 +64,7 @@ async fn delete_role(State(state): State<AppState>, EsPath(name): EsPath, reques
     request.refresh(Refresh::None)?;
     request.check_params(&["refresh"])?;
     if builtin_role(&name).is_some() {
-        return Err(EsError::validation(&[format!("role [{name}] is reserved and cannot be deleted")]));
+        return Err(EsError::illegal_argument(format!("role [{name}] is reserved and cannot be deleted")));
     }
     state.roles.authorize(&request.auth, DELETE_ROLE).await?;
     let found = state.roles.delete_role(&name).await?;
