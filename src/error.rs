@@ -154,8 +154,15 @@ impl EsError {
         if let Some(cause) = &self.caused_by {
             object.insert("caused_by".into(), cause.to_detail_json());
         }
-        if !self.www_authenticate.is_empty() {
-            object.insert("header".into(), json!({ "WWW-Authenticate": self.www_authenticate }));
+        // Elasticsearch renders a single-valued header as a string and several values as an array.
+        match self.www_authenticate.as_slice() {
+            [] => {}
+            [single] => {
+                object.insert("header".into(), json!({ "WWW-Authenticate": single }));
+            }
+            several => {
+                object.insert("header".into(), json!({ "WWW-Authenticate": several }));
+            }
         }
         Value::Object(object)
     }
@@ -229,8 +236,10 @@ mod tests {
         let body = error.to_body_json();
         assert_eq!(body["status"], 401);
         assert_eq!(body["error"]["root_cause"][0]["type"], "security_exception");
-        assert_eq!(body["error"]["header"]["WWW-Authenticate"][0], BASIC_CHALLENGE);
-        assert_eq!(body["error"]["root_cause"][0]["header"]["WWW-Authenticate"][0], BASIC_CHALLENGE);
+        assert_eq!(body["error"]["header"]["WWW-Authenticate"], BASIC_CHALLENGE);
+        assert_eq!(body["error"]["root_cause"][0]["header"]["WWW-Authenticate"], BASIC_CHALLENGE);
+        let several = EsError::unauthenticated("no", &[BASIC_CHALLENGE, BEARER_CHALLENGE]).to_body_json();
+        assert_eq!(several["error"]["header"]["WWW-Authenticate"][1], BEARER_CHALLENGE);
     }
 
     #[test]

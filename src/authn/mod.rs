@@ -277,9 +277,10 @@ impl RealmChain {
                 RealmOutcome::Success(authentication) => Ok(authentication),
                 RealmOutcome::Terminate(error) => Err(error),
                 RealmOutcome::Continue => Err(EsError::unauthenticated(
-                    format!("unable to authenticate with provided credentials and anonymous access is not allowed for this request"),
+                    "unable to authenticate with provided credentials and anonymous access is not allowed for this request",
                     self.challenges(),
-                )),
+                )
+                .with_metadata("additional_unsuccessful_credentials", "oauth2 token: invalid token")),
             },
             RequestCredentials::Missing => match &self.anonymous {
                 Some(anonymous) => Ok(anonymous.clone()),

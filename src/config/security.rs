@@ -219,8 +219,8 @@ pub(crate) fn resolve_security(
                 "enabled" => token.enabled = parse_bool(key, value)?,
                 "timeout" => {
                     let timeout = parse_duration(value).map_err(|error| anyhow!("invalid setting [{key}]: {error}"))?;
-                    if timeout > Duration::from_secs(3600) || timeout.is_zero() {
-                        bail!("invalid setting [{key}]: [{value}] must be more than 0s and at most 1h");
+                    if timeout > Duration::from_secs(3600) || timeout < Duration::from_secs(1) {
+                        bail!("invalid setting [{key}]: [{value}] must be at least 1s and at most 1h");
                     }
                     token.timeout = timeout;
                 }
