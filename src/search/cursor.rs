@@ -1,0 +1,540 @@
+//! Per-segment iterators over the documents of one resolved clause, with their scores.
+//!
+//! A clause with a single term streams its postings (skip lists make `seek` cheap, which the
+//! MaxScore loop relies on for dense clauses such as one-letter prefixes). A clause with several
+//! terms (fuzzy expansions, long prefixes, hint lists) is merged once into a sorted list.
+
+use tantivy::fieldnorm::FieldNormReader;
+use tantivy::postings::{Postings, SegmentPostings, TermInfo};
+use tantivy::schema::IndexRecordOption;
+use tantivy::{DocId, DocSet, SegmentReader, TERMINATED};
+
+use crate::search::expand::{Bm25Statistics, ResolvedClause, Scoring, TermSource, BM25_B, BM25_K1};
+use crate::search::SearchError;
+
+/// BM25 scoring of term frequencies for one segment, with the length part precomputed per
+/// fieldnorm id (as tantivy's own scorer does).
+#[derive(Clone)]
+pub(crate) struct Bm25Scorer {
+    weight: f32,
+    length_norms: Box<[f32; 256]>,
+    fieldnorms: FieldNormReader,
+}
+
+impl Bm25Scorer {
+    fn new(statistics: Bm25Statistics, fieldnorms: FieldNormReader) -> Bm25Scorer {
+        let mut length_norms = Box::new([0f32; 256]);
+        for (fieldnorm_id, norm) in length_norms.iter_mut().enumerate() {
+            let length = FieldNormReader::id_to_fieldnorm(fieldnorm_id as u8) as f32;
+            *norm = BM25_K1 * (1.0 - BM25_B + BM25_B * length / statistics.average_fieldnorm);
+        }
+        Bm25Scorer {
+            weight: statistics.idf,
+            length_norms,
+            fieldnorms,
+        }
+    }
+
+    fn score(&self, doc: DocId, term_frequency: f32) -> f32 {
+        let length_norm = self.length_norms[usize::from(self.fieldnorms.fieldnorm_id(doc))];
+        self.weight * term_frequency / (term_frequency + length_norm)
+    }
+}
+
+/// How a cursor scores its current document.
+#[derive(Clone)]
+pub(crate) enum ClauseScorer {
+    Constant(f32),
+    /// Best `boost * BM25(tf)` over the matching terms.
+    BestTerm(Bm25Scorer),
+    /// BM25 of the summed frequencies of the matching terms.
+    SummedTerms(Bm25Scorer),
+}
+
+/// One term's postings inside a [`ClauseCursor::Union`].
+#[derive(Clone)]
+pub(crate) struct UnionMember {
+    postings: SegmentPostings,
+    boost: f32,
+}
+
+/// Documents of one clause in one segment, in increasing doc id order.
+#[derive(Clone)]
+pub(crate) enum ClauseCursor {
+    /// The postings of a single term.
+    Postings {
+        postings: Box<SegmentPostings>,
+        boost: f32,
+        scorer: ClauseScorer,
+    },
+    /// A few terms' postings advanced together.
+    Union {
+        members: Vec<UnionMember>,
+        doc: DocId,
+        scorer: ClauseScorer,
+    },
+    /// Many terms merged once into a sorted list with precomputed scores.
+    Merged {
+        docs: Vec<DocId>,
+        scores: Vec<f32>,
+        index: usize,
+    },
+    AllDocuments {
+        doc: DocId,
+        max_doc: DocId,
+    },
+}
+
+/// Number of consecutive doc ids scored together by [`ClauseCursor::accumulate`].
+pub(crate) const WINDOW_SIZE: usize = 4096;
+
+/// Scores of the documents of one window of doc ids, accumulated clause by clause.
+pub(crate) struct Window {
+    pub(crate) base: DocId,
+    pub(crate) end: DocId,
+    /// Summed clause scores per document of the window.
+    pub(crate) scores: Vec<f32>,
+    /// One bit per document of the window matched by at least one clause.
+    pub(crate) matched: Vec<u64>,
+    /// Per-document scratch values of the clause being accumulated (always zero in between;
+    /// the accumulated values are positive, so zero also means "not touched yet").
+    clause_values: Vec<f32>,
+    clause_touched: Vec<u32>,
+}
+
+impl Window {
+    pub(crate) fn new() -> Window {
+        Window {
+            base: 0,
+            end: 0,
+            scores: vec![0.0; WINDOW_SIZE],
+            matched: vec![0; WINDOW_SIZE / 64],
+            clause_values: vec![0.0; WINDOW_SIZE],
+            clause_touched: Vec::new(),
+        }
+    }
+
+    /// Starts a new, empty window at `base`.
+    pub(crate) fn reset(&mut self, base: DocId) {
+        self.base = base;
+        self.end = base.saturating_add(WINDOW_SIZE as DocId);
+        self.scores.fill(0.0);
+        self.matched.fill(0);
+    }
+
+    fn mark(&mut self, offset: usize) {
+        self.matched[offset / 64] |= 1 << (offset % 64);
+    }
+
+    /// Returns the offsets of the matched documents, in increasing order.
+    pub(crate) fn matched_offsets(&self) -> impl Iterator<Item = usize> + '_ {
+        self.matched
+            .iter()
+            .enumerate()
+            .flat_map(|(word_index, word)| {
+                let mut bits = *word;
+                std::iter::from_fn(move || {
+                    if bits == 0 {
+                        return None;
+                    }
+                    let bit = bits.trailing_zeros() as usize;
+                    bits &= bits - 1;
+                    Some(word_index * 64 + bit)
+                })
+            })
+    }
+}
+
+/// Clauses with at most this many terms in a segment are streamed; larger ones are merged.
+const MAX_STREAMED_TERMS: usize = 16;
+
+fn smallest_member_doc(members: &[UnionMember]) -> DocId {
+    members
+        .iter()
+        .map(|member| member.postings.doc())
+        .min()
+        .unwrap_or(TERMINATED)
+}
+
+impl ClauseCursor {
+    /// Returns the current document, or `TERMINATED`.
+    pub(crate) fn doc(&self) -> DocId {
+        match self {
+            ClauseCursor::Postings { postings, .. } => postings.doc(),
+            ClauseCursor::Union { doc, .. } => *doc,
+            ClauseCursor::Merged { docs, index, .. } => {
+                docs.get(*index).copied().unwrap_or(TERMINATED)
+            }
+            ClauseCursor::AllDocuments { doc, .. } => *doc,
+        }
+    }
+
+    /// Moves to the next document and returns it.
+    pub(crate) fn advance(&mut self) -> DocId {
+        match self {
+            ClauseCursor::Postings { postings, .. } => postings.advance(),
+            ClauseCursor::Union { members, doc, .. } => {
+                for member in members.iter_mut() {
+                    if member.postings.doc() == *doc {
+                        member.postings.advance();
+                    }
+                }
+                *doc = smallest_member_doc(members);
+                *doc
+            }
+            ClauseCursor::Merged { index, .. } => {
+                *index += 1;
+                self.doc()
+            }
+            ClauseCursor::AllDocuments { doc, max_doc } => {
+                *doc = if *doc + 1 >= *max_doc {
+                    TERMINATED
+                } else {
+                    *doc + 1
+                };
+                *doc
+            }
+        }
+    }
+
+    /// Moves to the first document at or after `target` and returns it.
+    pub(crate) fn seek(&mut self, target: DocId) -> DocId {
+        if self.doc() >= target {
+            return self.doc();
+        }
+        match self {
+            ClauseCursor::Postings { postings, .. } => postings.seek(target),
+            ClauseCursor::Union { members, doc, .. } => {
+                for member in members.iter_mut() {
+                    if member.postings.doc() < target {
+                        member.postings.seek(target);
+                    }
+                }
+                *doc = smallest_member_doc(members);
+                *doc
+            }
+            ClauseCursor::Merged { docs, index, .. } => {
+                *index += docs[*index..].partition_point(|doc| *doc < target);
+                self.doc()
+            }
+            ClauseCursor::AllDocuments { doc, max_doc } => {
+                *doc = if target >= *max_doc {
+                    TERMINATED
+                } else {
+                    target
+                };
+                *doc
+            }
+        }
+    }
+
+    /// Returns the score of the current document.
+    pub(crate) fn score(&self) -> f32 {
+        match self {
+            ClauseCursor::Postings {
+                postings,
+                boost,
+                scorer,
+            } => match scorer {
+                ClauseScorer::Constant(score) => *score,
+                ClauseScorer::BestTerm(bm25) | ClauseScorer::SummedTerms(bm25) => {
+                    *boost * bm25.score(postings.doc(), postings.term_freq() as f32)
+                }
+            },
+            ClauseCursor::Union {
+                members,
+                doc,
+                scorer,
+            } => {
+                let current = members
+                    .iter()
+                    .filter(|member| member.postings.doc() == *doc);
+                match scorer {
+                    ClauseScorer::Constant(score) => *score,
+                    ClauseScorer::BestTerm(bm25) => current
+                        .map(|member| {
+                            member.boost * bm25.score(*doc, member.postings.term_freq() as f32)
+                        })
+                        .fold(0.0, f32::max),
+                    ClauseScorer::SummedTerms(bm25) => bm25.score(
+                        *doc,
+                        current
+                            .map(|member| member.postings.term_freq() as f32)
+                            .sum(),
+                    ),
+                }
+            }
+            ClauseCursor::Merged { scores, index, .. } => scores[*index],
+            ClauseCursor::AllDocuments { .. } => 0.0,
+        }
+    }
+
+    /// Adds the scores of every document in `[window.base, window.end)` to the window and marks
+    /// them as matched, leaving the cursor on the first document at or after `window.end`.
+    pub(crate) fn accumulate(&mut self, window: &mut Window) {
+        let (base, end) = (window.base, window.end);
+        match self {
+            ClauseCursor::Postings {
+                postings,
+                boost,
+                scorer,
+            } => {
+                let mut doc = postings.doc();
+                while doc < end {
+                    let offset = (doc - base) as usize;
+                    window.scores[offset] += match scorer {
+                        ClauseScorer::Constant(score) => *score,
+                        ClauseScorer::BestTerm(bm25) | ClauseScorer::SummedTerms(bm25) => {
+                            *boost * bm25.score(doc, postings.term_freq() as f32)
+                        }
+                    };
+                    window.mark(offset);
+                    doc = postings.advance();
+                }
+            }
+            ClauseCursor::Union {
+                members,
+                doc,
+                scorer,
+            } => {
+                window.clause_touched.clear();
+                for member in members.iter_mut() {
+                    let mut member_doc = member.postings.doc();
+                    while member_doc < end {
+                        let offset = (member_doc - base) as usize;
+                        let value = match scorer {
+                            ClauseScorer::Constant(score) => *score,
+                            ClauseScorer::BestTerm(bm25) => {
+                                member.boost
+                                    * bm25.score(member_doc, member.postings.term_freq() as f32)
+                            }
+                            ClauseScorer::SummedTerms(_) => member.postings.term_freq() as f32,
+                        };
+                        let slot = &mut window.clause_values[offset];
+                        if *slot == 0.0 {
+                            window.clause_touched.push(offset as u32);
+                        }
+                        *slot = match scorer {
+                            ClauseScorer::SummedTerms(_) => *slot + value,
+                            ClauseScorer::Constant(_) | ClauseScorer::BestTerm(_) => {
+                                slot.max(value)
+                            }
+                        };
+                        member_doc = member.postings.advance();
+                    }
+                }
+                let touched = std::mem::take(&mut window.clause_touched);
+                for &offset in &touched {
+                    let offset = offset as usize;
+                    let value = std::mem::take(&mut window.clause_values[offset]);
+                    window.scores[offset] += match scorer {
+                        ClauseScorer::SummedTerms(bm25) => {
+                            bm25.score(base + offset as DocId, value)
+                        }
+                        ClauseScorer::Constant(_) | ClauseScorer::BestTerm(_) => value,
+                    };
+                    window.mark(offset);
+                }
+                window.clause_touched = touched;
+                *doc = smallest_member_doc(members);
+            }
+            ClauseCursor::Merged {
+                docs,
+                scores,
+                index,
+            } => {
+                while let Some(&doc) = docs.get(*index) {
+                    if doc >= end {
+                        break;
+                    }
+                    let offset = (doc - base) as usize;
+                    window.scores[offset] += scores[*index];
+                    window.mark(offset);
+                    *index += 1;
+                }
+            }
+            ClauseCursor::AllDocuments { doc, max_doc } => {
+                let last = end.min(*max_doc);
+                for current in *doc..last {
+                    window.mark((current - base) as usize);
+                }
+                *doc = if last >= *max_doc { TERMINATED } else { last };
+            }
+        }
+    }
+
+    /// Returns a number of documents this cursor certainly matches (deleted ones included).
+    pub(crate) fn exact_len_lower_bound(&self) -> u64 {
+        match self {
+            ClauseCursor::Postings { postings, .. } => u64::from(postings.doc_freq()),
+            ClauseCursor::Union { members, .. } => members
+                .iter()
+                .map(|member| u64::from(member.postings.doc_freq()))
+                .max()
+                .unwrap_or(0),
+            ClauseCursor::Merged { docs, .. } => docs.len() as u64,
+            ClauseCursor::AllDocuments { max_doc, .. } => u64::from(*max_doc),
+        }
+    }
+
+    /// Returns an estimate of the number of documents left, used to order clauses.
+    pub(crate) fn cost(&self) -> u64 {
+        match self {
+            ClauseCursor::Postings { postings, .. } => u64::from(postings.size_hint()),
+            ClauseCursor::Union { members, .. } => members
+                .iter()
+                .map(|member| u64::from(member.postings.size_hint()))
+                .sum(),
+            ClauseCursor::Merged { docs, .. } => docs.len() as u64,
+            ClauseCursor::AllDocuments { max_doc, .. } => u64::from(*max_doc),
+        }
+    }
+}
+
+/// Opens `clause` on one segment; `None` when no document of the segment can match it.
+pub(crate) fn open_cursor(
+    clause: &ResolvedClause,
+    segment_reader: &SegmentReader,
+) -> Result<Option<ClauseCursor>, SearchError> {
+    let max_doc = segment_reader.max_doc();
+    if max_doc == 0 {
+        return Ok(None);
+    }
+    let inverted_index = segment_reader.inverted_index(clause.field)?;
+    let mut term_infos: Vec<(TermInfo, f32)> = Vec::new();
+    match &clause.source {
+        TermSource::AllDocuments => {
+            return Ok(Some(ClauseCursor::AllDocuments { doc: 0, max_doc }))
+        }
+        TermSource::Terms(terms) => {
+            for term in terms {
+                if let Some(term_info) = inverted_index.terms().get(&term.bytes)? {
+                    term_infos.push((term_info, term.boost));
+                }
+            }
+        }
+        TermSource::Prefix(prefix) => {
+            let mut stream = inverted_index.terms().range().ge(prefix).into_stream()?;
+            while stream.advance() {
+                if !stream.key().starts_with(prefix) {
+                    break;
+                }
+                term_infos.push((stream.value().clone(), 1.0));
+            }
+        }
+    }
+    if term_infos.is_empty() {
+        return Ok(None);
+    }
+    let record_option = match clause.scoring {
+        Scoring::Constant(_) => IndexRecordOption::Basic,
+        Scoring::BestTerm(_) | Scoring::SummedTerms(_) => IndexRecordOption::WithFreqs,
+    };
+    let scorer = match clause.scoring {
+        Scoring::Constant(score) => ClauseScorer::Constant(score),
+        Scoring::BestTerm(statistics) => ClauseScorer::BestTerm(Bm25Scorer::new(
+            statistics,
+            segment_reader.get_fieldnorms_reader(clause.field)?,
+        )),
+        Scoring::SummedTerms(statistics) => ClauseScorer::SummedTerms(Bm25Scorer::new(
+            statistics,
+            segment_reader.get_fieldnorms_reader(clause.field)?,
+        )),
+    };
+    if let [(term_info, boost)] = term_infos.as_slice() {
+        let postings = inverted_index.read_postings_from_terminfo(term_info, record_option)?;
+        return Ok(Some(ClauseCursor::Postings {
+            postings: Box::new(postings),
+            boost: *boost,
+            scorer,
+        }));
+    }
+    if term_infos.len() <= MAX_STREAMED_TERMS {
+        let mut members = Vec::with_capacity(term_infos.len());
+        for (term_info, boost) in &term_infos {
+            let postings = inverted_index.read_postings_from_terminfo(term_info, record_option)?;
+            members.push(UnionMember {
+                postings,
+                boost: *boost,
+            });
+        }
+        let doc = smallest_member_doc(&members);
+        return Ok(Some(ClauseCursor::Union {
+            members,
+            doc,
+            scorer,
+        }));
+    }
+    let mut matches: Vec<TermMatch> = Vec::new();
+    for (term_info, boost) in &term_infos {
+        let mut postings = inverted_index.read_postings_from_terminfo(term_info, record_option)?;
+        let mut doc = postings.doc();
+        while doc != TERMINATED {
+            let term_frequency = match clause.scoring {
+                Scoring::Constant(_) => 1.0,
+                Scoring::BestTerm(_) | Scoring::SummedTerms(_) => postings.term_freq() as f32,
+            };
+            matches.push(TermMatch {
+                doc,
+                term_frequency,
+                boost: *boost,
+            });
+            doc = postings.advance();
+        }
+    }
+    matches.sort_unstable_by_key(|term_match| term_match.doc);
+    let mut docs: Vec<DocId> = Vec::with_capacity(matches.len());
+    let mut scores: Vec<f32> = Vec::with_capacity(matches.len());
+    merge_by_doc(
+        &matches,
+        &mut docs,
+        &mut scores,
+        |doc, group| match &scorer {
+            ClauseScorer::Constant(score) => *score,
+            ClauseScorer::BestTerm(bm25) => group
+                .iter()
+                .map(|term_match| term_match.boost * bm25.score(doc, term_match.term_frequency))
+                .fold(0.0, f32::max),
+            ClauseScorer::SummedTerms(bm25) => bm25.score(
+                doc,
+                group
+                    .iter()
+                    .map(|term_match| term_match.term_frequency)
+                    .sum(),
+            ),
+        },
+    );
+    Ok(Some(ClauseCursor::Merged {
+        docs,
+        scores,
+        index: 0,
+    }))
+}
+
+/// One posting of one term of a multi-term clause.
+#[derive(Debug, Clone, Copy)]
+struct TermMatch {
+    doc: DocId,
+    term_frequency: f32,
+    boost: f32,
+}
+
+/// Groups matches sorted by doc and scores each group with `score_group`.
+fn merge_by_doc(
+    matches: &[TermMatch],
+    docs: &mut Vec<DocId>,
+    scores: &mut Vec<f32>,
+    score_group: impl Fn(DocId, &[TermMatch]) -> f32,
+) {
+    let mut start = 0;
+    while start < matches.len() {
+        let doc = matches[start].doc;
+        let mut end = start;
+        while end < matches.len() && matches[end].doc == doc {
+            end += 1;
+        }
+        docs.push(doc);
+        scores.push(score_group(doc, &matches[start..end]));
+        start = end;
+    }
+}
