@@ -276,11 +276,18 @@ impl RealmChain {
             RequestCredentials::Bearer(token) => match self.bearer_outcome(&token, headers).await? {
                 RealmOutcome::Success(authentication) => Ok(authentication),
                 RealmOutcome::Terminate(error) => Err(error),
-                RealmOutcome::Continue => Err(EsError::unauthenticated(
-                    "unable to authenticate with provided credentials and anonymous access is not allowed for this request",
-                    self.challenges(),
-                )
-                .with_metadata("additional_unsuccessful_credentials", "oauth2 token: invalid token")),
+                // A JWT no realm accepted is reported by its claims, as Elasticsearch's realms authenticator does.
+                RealmOutcome::Continue => match jwt::token_principal(&token) {
+                    Some(principal) => Err(EsError::unauthenticated(
+                        format!("unable to authenticate user [{principal}] for REST request [{uri}]"),
+                        self.challenges(),
+                    )),
+                    None => Err(EsError::unauthenticated(
+                        "unable to authenticate with provided credentials and anonymous access is not allowed for this request",
+                        self.challenges(),
+                    )
+                    .with_metadata("additional_unsuccessful_credentials", "oauth2 token: invalid token")),
+                },
             },
             RequestCredentials::Missing => match &self.anonymous {
                 Some(anonymous) => Ok(anonymous.clone()),

@@ -2,4 +2,5 @@
 
 pub(crate) mod names;
 pub(crate) mod profile;
+pub(crate) mod role_mapping;
 pub(crate) mod user;

@@ -24,36 +24,25 @@ const SHARED_SECRET: &str = "it-client-secret";
 const FILE_PASSWORD: &str = "file-realm-password";
 const ACTIVATE: &str = "/_security/profile/_activate";
 
-/// The RSA test key of the JWK set file (generated with openssl for these tests only).
+/// The RSA test key of the JWK set file, PKCS#1 DER in base64 (generated with openssl for these tests only).
 const RSA_PRIVATE_KEY: &str = "\
------BEGIN PRIVATE KEY-----\n\
-MIIEvgIBADANBgkqhkiG9w0BAQEFAASCBKgwggSkAgEAAoIBAQCxlAr8usXeHLAI\n\
-LuLtwSbKDybhgBE/iQy35mlAkjoTLDojjSlqVtPUnqcGfL//vp+cuMvz52zOkBQk\n\
-/fdwy6mOuOOlnR8sV7gazFrBYViMkjk9oVPmVQna2WD2WcuKVGae1Ru5Eg8rDWYJ\n\
-svBIf9H5elGvgxfbCSZfWXi9G3jT8SxKeNrmZJeGFSXMJCmaa27L3a2H8cC834tA\n\
-l+Kp5TP/AZeVyXOhBAja+Wu74Po1ykQNAypuImFmdFqHzBBiUx+52o6kO7fmgYuM\n\
-3YfjwbV0QVp+kEhEQoFm07+F8XHhnbLNhyow3mAhvF2KRtTtULStAVom0gGUZMDQ\n\
-sWF66QxdAgMBAAECggEASGmSq2lsS30OSV/5OLOVYjsYg0cKgYqc7ZbfH64hUXUt\n\
-BhdHpq3edqr1eD9BugOdKbbvsDeUVo1JMaaAkvXx4BnD9uJh9l6U3BSuA4JzLeto\n\
-vRl+0YOm35/aGssWJYPyTt2fDvJuzgMKM3VM53t7/8wh6DzAaxjJlYMyKYc818uo\n\
-YjFoNhPItjQ2stIPwv+kvfIc5mpItcslz315SFraOT/qsr25EMHpXj8nMjQxqNu0\n\
-3pi02SWzjZhgfEAc7SFmkheNjRbxE8pS6/5ADWlQLcs0fWVzvQAOh3mORLLdz07d\n\
-sML0QZZK8pvbL3UHabDsaIheEpq5yf94sEznFexD7wKBgQDcsSfJj0qFk9qc1HRh\n\
-9r660XSCggHW5Z3G3EDGjYN4pEwqznC3T/iznx0VPX0v4edCrRvvI1BghPYWzgc5\n\
-d2ZZmX83O6VnKSVl96qzlXNj23fGY3fBlHjc/81v61zoNPWhNzpwD9LBBW7mrZGb\n\
-egioqeTo0hhQlN5kRohEmwfbLwKBgQDN/RYYGnN17fKMT3LyOSUckW2+XaNTisSl\n\
-qRU2Ml1jDVOMuBerqwblhPbfdDykL//cUII6kggkr2UA3IftptF5207+EQh6n2Rt\n\
-D1itKKkufiOdoaQwn2Fi7GBQpUFGa/xI0xGlo4OTuMf3JOUX0gHVxSyKIcBef+1U\n\
-4h729i0+MwKBgDVzjuBpnTIHIn6zklCb04wp6N8nH8ztpi4g8GtmoP4aRPxlLbWo\n\
-X+MZWZDoaKatPzbN+KMN2YzXB0d0tRk9CwQOglpdTu1ScOVme+is/NqlsDfTpZC0\n\
-JiXYqug9iC4RjaBzYOr9Wh039KlYRpjykKBRLckaAZuawtZkouKC7f8vAoGBAMcz\n\
-43P30ITRUehixNR+cudHtIuOXm5iGn3iIANDfZBWyN+jADEhug+oIF5EOIjHanYS\n\
-3X3qzzk67UCCBGnNE3L2pVOKAVskXagiWS1LzyCJF8RPF0t2NmXGFfaneZKyx01d\n\
-4QkAMjRfU/IrmekJTIEAp2wF69T3ffrCmhNWSraFAoGBAMqkqXzqpqHKRqHl7nWA\n\
-KhFaOXlykTl5esGEboFKnYx8w1FUt7llCOfIZ4gBud55ZeDqr2lIxvGBADCI1aG2\n\
-NkD5WF/VgQunGdCMuON9DlwGAYEA7JRJBjoqoEJRG3hRMHK8uFf3H6ehptjm5PTv\n\
-CLBlMpO09i/uR+DynZ9H7Gkx\n\
------END PRIVATE KEY-----\n";
+MIIEpAIBAAKCAQEAsZQK/LrF3hywCC7i7cEmyg8m4YARP4kMt+ZpQJI6Eyw6I40palbT1J6nBny//76fnLjL8+dszpAUJP33\
+cMupjrjjpZ0fLFe4GsxawWFYjJI5PaFT5lUJ2tlg9lnLilRmntUbuRIPKw1mCbLwSH/R+XpRr4MX2wkmX1l4vRt40/EsSnja\
+5mSXhhUlzCQpmmtuy92th/HAvN+LQJfiqeUz/wGXlclzoQQI2vlru+D6NcpEDQMqbiJhZnRah8wQYlMfudqOpDu35oGLjN2H\
+48G1dEFafpBIREKBZtO/hfFx4Z2yzYcqMN5gIbxdikbU7VC0rQFaJtIBlGTA0LFheukMXQIDAQABAoIBAEhpkqtpbEt9Dklf\
++TizlWI7GINHCoGKnO2W3x+uIVF1LQYXR6at3naq9Xg/QboDnSm277A3lFaNSTGmgJL18eAZw/biYfZelNwUrgOCcy3raL0Z\
+ftGDpt+f2hrLFiWD8k7dnw7ybs4DCjN1TOd7e//MIeg8wGsYyZWDMimHPNfLqGIxaDYTyLY0NrLSD8L/pL3yHOZqSLXLJc99\
+eUha2jk/6rK9uRDB6V4/JzI0MajbtN6YtNkls42YYHxAHO0hZpIXjY0W8RPKUuv+QA1pUC3LNH1lc70ADod5jkSy3c9O3bDC\
+9EGWSvKb2y91B2mw7GiIXhKaucn/eLBM5xXsQ+8CgYEA3LEnyY9KhZPanNR0Yfa+utF0goIB1uWdxtxAxo2DeKRMKs5wt0/4\
+s58dFT19L+HnQq0b7yNQYIT2Fs4HOXdmWZl/NzulZyklZfeqs5VzY9t3xmN3wZR43P/Nb+tc6DT1oTc6cA/SwQVu5q2Rm3oI\
+qKnk6NIYUJTeZEaIRJsH2y8CgYEAzf0WGBpzde3yjE9y8jklHJFtvl2jU4rEpakVNjJdYw1TjLgXq6sG5YT233Q8pC//3FCC\
+OpIIJK9lANyH7abRedtO/hEIep9kbQ9YrSipLn4jnaGkMJ9hYuxgUKVBRmv8SNMRpaODk7jH9yTlF9IB1cUsiiHAXn/tVOIe\
+9vYtPjMCgYA1c47gaZ0yByJ+s5JQm9OMKejfJx/M7aYuIPBrZqD+GkT8ZS21qF/jGVmQ6GimrT82zfijDdmM1wdHdLUZPQsE\
+DoJaXU7tUnDlZnvorPzapbA306WQtCYl2KroPYguEY2gc2Dq/VodN/SpWEaY8pCgUS3JGgGbmsLWZKLigu3/LwKBgQDHM+Nz\
+99CE0VHoYsTUfnLnR7SLjl5uYhp94iADQ32QVsjfowAxIboPqCBeRDiIx2p2Et196s85Ou1AggRpzRNy9qVTigFbJF2oIlkt\
+S88giRfETxdLdjZlxhX2p3mSssdNXeEJADI0X1PyK5npCUyBAKdsBevU9336wpoTVkq2hQKBgQDKpKl86qahykah5e51gCoR\
+Wjl5cpE5eXrBhG6BSp2MfMNRVLe5ZQjnyGeIAbneeWXg6q9pSMbxgQAwiNWhtjZA+Vhf1YELpxnQjLjjfQ5cBgGBAOyUSQY6\
+KqBCURt4UTByvLhX9x+noabY5uT07wiwZTKTtPYv7kfg8p2fR+xpMQ==";
 const RSA_N: &str = "sZQK_LrF3hywCC7i7cEmyg8m4YARP4kMt-ZpQJI6Eyw6I40palbT1J6nBny__76fnLjL8-dszpAUJP33cMupjrjjpZ0fLFe4GsxawWFYjJI5PaFT5lUJ2tlg9lnLilRmntUbuRIPKw1mCbLwSH_R-XpRr4MX2wkmX1l4vRt40_EsSnja5mSXhhUlzCQpmmtuy92th_HAvN-LQJfiqeUz_wGXlclzoQQI2vlru-D6NcpEDQMqbiJhZnRah8wQYlMfudqOpDu35oGLjN2H48G1dEFafpBIREKBZtO_hfFx4Z2yzYcqMN5gIbxdikbU7VC0rQFaJtIBlGTA0LFheukMXQ";
 
 /// An in-process node started from a YAML config file in its own directory.
@@ -173,7 +162,8 @@ fn hmac_token(claims: &Value) -> String {
 }
 
 fn rsa_token(claims: &Value) -> String {
-    let key = EncodingKey::from_rsa_pem(RSA_PRIVATE_KEY.as_bytes()).expect("rsa key");
+    let der = base64::engine::general_purpose::STANDARD.decode(RSA_PRIVATE_KEY).expect("base64 key");
+    let key = EncodingKey::from_rsa_der(&der);
     let mut header = Header::new(Algorithm::RS256);
     header.kid = Some("rsa-it".into());
     jsonwebtoken::encode(&header, claims, &key).expect("encode")
