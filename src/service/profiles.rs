@@ -425,13 +425,34 @@ impl Expected {
     }
 }
 
+/// The result of a profile write.
+#[derive(Debug)]
+pub(crate) struct ProfileWrite {
+    pub(crate) doc: Doc,
+    /// Whether a field the suggest index holds changed (names, email, enabled, labels). Writes that touch
+    /// only `data` need not wait for the index: suggest reads `data` from the store.
+    pub(crate) changes_index: bool,
+}
+
+/// Tells whether two versions of a profile differ in what the suggest index holds.
+fn indexed_fields_differ(before: &Profile, after: &Profile) -> bool {
+    before.enabled != after.enabled
+        || before.last_synchronized != after.last_synchronized
+        || before.user.username != after.user.username
+        || before.user.full_name != after.user.full_name
+        || before.user.email != after.user.email
+        || before.labels != after.labels
+}
+
 /// Applies a partial update to profile `uid`; 404 `document_missing_exception` when it does not exist.
 async fn update_profile(
     state: &AppState,
     uid: &str,
     expected: Expected,
     change: impl FnOnce(&mut Profile) -> bool + Send + 'static,
-) -> Result<Doc, EsError> {
+) -> Result<ProfileWrite, EsError> {
+    let changes_index = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let changes_index_in_write = std::sync::Arc::clone(&changes_index);
     state.store.ensure_collection(Collection::Profiles).await?;
     let id = doc_id(uid);
     let id_for_errors = id.clone();
@@ -458,10 +479,12 @@ async fn update_profile(
                         ));
                     }
                 }
-                let mut profile = Profile::from_source(&current_doc.source)?;
+                let before = Profile::from_source(&current_doc.source)?;
+                let mut profile = before.clone();
                 if !change(&mut profile) {
                     return Ok(Decision::Noop);
                 }
+                changes_index_in_write.store(indexed_fields_differ(&before, &profile), std::sync::atomic::Ordering::Release);
                 let source = profile.to_source();
                 let size = serde_json::to_vec(&source).map(|bytes| bytes.len()).unwrap_or(usize::MAX);
                 if size > max_size {
@@ -475,7 +498,10 @@ async fn update_profile(
         )
         .await?;
     match result {
-        Ok(outcome) => written_doc(outcome),
+        Ok(outcome) => Ok(ProfileWrite {
+            doc: written_doc(outcome)?,
+            changes_index: changes_index.load(std::sync::atomic::Ordering::Acquire),
+        }),
         Err(error) if matches!(error.status, 404 | 409) => Err(document_error(state, error)),
         Err(error) => Err(error),
     }
@@ -487,7 +513,7 @@ pub(crate) async fn update_data(
     uid: &str,
     update: UpdateProfileData,
     expected: Expected,
-) -> Result<Doc, EsError> {
+) -> Result<ProfileWrite, EsError> {
     update_profile(state, uid, expected, move |profile| {
         let labels_changed = deep_merge(&mut profile.labels, &update.labels);
         let data_changed = deep_merge(&mut profile.application_data, &update.data);
@@ -497,7 +523,7 @@ pub(crate) async fn update_data(
 }
 
 /// Enables or disables profile `uid` (spec §7).
-pub(crate) async fn set_enabled(state: &AppState, uid: &str, enabled: bool) -> Result<Doc, EsError> {
+pub(crate) async fn set_enabled(state: &AppState, uid: &str, enabled: bool) -> Result<ProfileWrite, EsError> {
     update_profile(state, uid, Expected::default(), move |profile| {
         let changed = profile.enabled != enabled;
         profile.enabled = enabled;

@@ -95,8 +95,8 @@ async fn update_profile_data(State(state): State<AppState>, EsPath(uid): EsPath,
     }
     let expected = Expected::from_params(if_seq_no, if_primary_term)?;
     authorize_update_data(&state, &request, &update).await?;
-    let doc = profiles::update_data(&state, &uid, update, expected).await?;
-    finish_write(&state, refresh, doc.seq_no).await;
+    let write = profiles::update_data(&state, &uid, update, expected).await?;
+    finish_write(&state, refresh, &write).await;
     Ok(EsJson::ok(json!({ "acknowledged": true })))
 }
 
@@ -111,10 +111,12 @@ async fn authorize_update_data(state: &AppState, request: &EsRequest, update: &U
     state.roles.authorize(&request.auth, UPDATE_DATA).await.map(|_| ())
 }
 
-async fn finish_write(state: &AppState, refresh: Refresh, seq_no: i64) {
+/// Makes a write visible to suggest as `refresh` asks. Writes that change nothing the index holds are
+/// visible at once, because suggest reads everything else from the store.
+async fn finish_write(state: &AppState, refresh: Refresh, write: &profiles::ProfileWrite) {
     match refresh {
-        Refresh::None => state.profile_search.notify(),
-        Refresh::Immediate | Refresh::WaitFor => state.profile_search.wait_for(seq_no).await,
+        Refresh::Immediate | Refresh::WaitFor if write.changes_index => state.profile_search.wait_for(write.doc.seq_no).await,
+        _ => state.profile_search.notify(),
     }
 }
 
@@ -132,8 +134,8 @@ async fn set_profile_enabled(state: &AppState, uid: &str, request: EsRequest, en
     let refresh = request.refresh(Refresh::WaitFor)?;
     request.check_params(&["refresh"])?;
     state.roles.authorize(&request.auth, SET_ENABLED).await?;
-    let doc = profiles::set_enabled(state, uid, enabled).await?;
-    finish_write(state, refresh, doc.seq_no).await;
+    let write = profiles::set_enabled(state, uid, enabled).await?;
+    finish_write(state, refresh, &write).await;
     Ok(EsJson::ok(json!({ "acknowledged": true })))
 }
 
