@@ -4,5 +4,6 @@ mod authz_matrix;
 mod common;
 mod jwt;
 mod profile;
+mod realms;
 mod token;
 mod wire;
