@@ -50,6 +50,11 @@ impl AppState {
         Ok(AppState { config: Arc::new(config), store, realms, roles, profile_search, tokens })
     }
 
+    /// Returns the store (for tools and tests).
+    pub fn store(&self) -> Arc<dyn Store> {
+        Arc::clone(&self.store)
+    }
+
     /// Opens the embedded store and the suggest index in the configured data directory.
     pub async fn open(config: Config) -> anyhow::Result<AppState> {
         let store = SqliteStore::open(&config.data_dir)

@@ -198,3 +198,44 @@ async fn with_profile_uid_shows_the_uid_of_activated_users() {
     let body = app.admin("GET", "/_security/user/jacknich", None).await;
     assert!(body["jacknich"].get("profile_uid").is_none());
 }
+
+/// Plants a profile of `username` from an LDAP realm (not the caller's) with the given uid.
+async fn plant_foreign_profile(store: &dyn profiled::store::Store, username: &str, uid: &str) {
+    let source = json!({"user_profile": {
+        "uid": uid, "enabled": true, "last_synchronized": 1,
+        "user": {"username": username, "roles": [], "realm": {"name": "ldap1", "type": "ldap", "node_name": "n"}, "email": null, "full_name": null},
+        "labels": {}, "application_data": {}}});
+    let key = Some(username.to_string());
+    store
+        .update(
+            profiled::store::Collection::Profiles,
+            &format!("profile_{uid}"),
+            Box::new(move |_| Ok(profiled::store::Decision::Put { source, key })),
+        )
+        .await
+        .expect("store")
+        .expect("decision");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clashing_uids_bump_the_differentiator_up_to_nine() {
+    let app = app_with_jack().await;
+    let base = JACK_UID.trim_end_matches("_0");
+    for differentiator in 0..3 {
+        plant_foreign_profile(app.state_store().as_ref(), "jacknich", &format!("{base}_{differentiator}")).await;
+    }
+    let profile = app.activate("jacknich").await;
+    assert_eq!(profile["uid"], format!("{base}_3"));
+    // Activating again finds the same profile (username + native realm), not a new one.
+    assert_eq!(app.activate("jacknich").await["uid"], format!("{base}_3"));
+
+    let other = TestApp::start().await;
+    other.create_user("jacknich", &[], None, None).await;
+    for differentiator in 0..=9 {
+        plant_foreign_profile(other.state_store().as_ref(), "jacknich", &format!("{base}_{differentiator}")).await;
+    }
+    let response = other
+        .call("POST", "/_security/profile/_activate", Some("elastic"), Some(json!({"grant_type": "password", "username": "jacknich", "password": crate::common::PASSWORD})))
+        .await;
+    assert_es_error(&response, 500, "exception", &format!("profile differentiator value is too high for base Uid [{base}]"));
+}

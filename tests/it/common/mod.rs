@@ -43,6 +43,11 @@ impl TestApp {
         TestApp { router, state, _dir: dir }
     }
 
+    /// Returns the app's store.
+    pub fn state_store(&self) -> Arc<dyn profiled::store::Store> {
+        self.state.store()
+    }
+
     /// Sends a request as `user` (password `PASSWORD`, or `ELASTIC_PASSWORD` for elastic).
     pub async fn call(&self, method: &str, path: &str, user: Option<&str>, body: Option<Value>) -> TestResponse {
         let mut builder = Request::builder().method(Method::from_bytes(method.as_bytes()).expect("method")).uri(path);
