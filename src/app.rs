@@ -43,7 +43,8 @@ impl AppState {
             .map_err(|error| anyhow::anyhow!("cannot catch up the suggest index: {}", error.reason))?;
         profile_search.spawn_indexer();
         let realms = Arc::new(RealmChain::new(Arc::clone(&store), &config)?);
-        let anonymous_roles = config.security.anonymous.as_ref().map(|anonymous| anonymous.roles.clone()).unwrap_or_default();
+        let anonymous_roles =
+            config.security.anonymous.as_ref().map(|anonymous| anonymous.roles.clone()).unwrap_or_default();
         let roles = Arc::new(RoleService::new(Arc::clone(&store), anonymous_roles));
         let tokens = Arc::new(TokenService::new(Arc::clone(&store), &config));
         realms.set_token_authenticator(Arc::clone(&tokens) as Arc<dyn crate::authn::TokenAuthenticator>);

@@ -78,10 +78,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 Some(password) => (password, false),
                 None => (generate_password(), true),
             };
-            if reserved_user_roles(&user).is_none() && users::get_users(&state, std::slice::from_ref(&user)).await?.is_empty() {
+            if reserved_user_roles(&user).is_none()
+                && users::get_users(&state, std::slice::from_ref(&user)).await?.is_empty()
+            {
                 bail!("user [{user}] does not exist");
             }
-            users::change_password(&state, &user, NewPassword::Clear(new_password.clone())).await.map_err(anyhow_from_es)?;
+            users::change_password(&state, &user, NewPassword::Clear(new_password.clone()))
+                .await
+                .map_err(anyhow_from_es)?;
             state.store.close().await;
             if generated {
                 println!("Password for the [{user}] user successfully reset.\nNew value: {new_password}");
@@ -116,7 +120,9 @@ async fn run_users_action(state: &AppState, action: UsersAction) -> anyhow::Resu
         UsersAction::Add { username, password, roles } => {
             let request = PutUserRequest {
                 password: Some(NewPassword::Clear(password)),
-                roles: Some(roles.split(',').map(str::trim).filter(|role| !role.is_empty()).map(str::to_string).collect()),
+                roles: Some(
+                    roles.split(',').map(str::trim).filter(|role| !role.is_empty()).map(str::to_string).collect(),
+                ),
                 ..PutUserRequest::default()
             };
             crate::domain::names::validate_password(match &request.password {

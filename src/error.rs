@@ -180,7 +180,8 @@ impl EsError {
         while let Some(cause) = &root_cause.caused_by {
             let unwraps = is_elasticsearch_exception(&root_cause.error_type)
                 || (root_cause.error_type == "x_content_parse_exception"
-                    && (cause.error_type == "x_content_parse_exception" || is_elasticsearch_exception(&cause.error_type)));
+                    && (cause.error_type == "x_content_parse_exception"
+                        || is_elasticsearch_exception(&cause.error_type)));
             if !unwraps {
                 break;
             }

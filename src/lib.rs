@@ -6,13 +6,13 @@
 pub mod api;
 pub mod app;
 pub mod authn;
-pub mod bench;
 pub(crate) mod authz;
+pub mod bench;
 pub mod cli;
 pub mod config;
 pub(crate) mod domain;
-pub(crate) mod search;
 pub mod error;
+pub(crate) mod search;
 pub mod service;
 pub mod store;
 pub mod telemetry;

@@ -17,7 +17,9 @@ const MINIMUM_WIRE_COMPATIBILITY_VERSION: &str = "8.19.0";
 const MINIMUM_INDEX_COMPATIBILITY_VERSION: &str = "8.0.0";
 
 pub(crate) fn router() -> Router<AppState> {
-    Router::new().route("/", get(get_cluster_info).head(head_cluster_info)).route("/_cluster/health", get(get_cluster_health))
+    Router::new()
+        .route("/", get(get_cluster_info).head(head_cluster_info))
+        .route("/_cluster/health", get(get_cluster_health))
 }
 
 /// Returns the node and version information (`GET /`).
@@ -59,8 +61,17 @@ fn cluster_uuid(cluster_name: &str) -> String {
 /// Returns a green single-node health (`GET /_cluster/health`); wait parameters are satisfied at once.
 async fn get_cluster_health(State(state): State<AppState>, request: EsRequest) -> Result<EsJson, EsError> {
     request.check_params(&[
-        "wait_for_status", "timeout", "master_timeout", "level", "local", "wait_for_nodes", "wait_for_events",
-        "wait_for_no_relocating_shards", "wait_for_no_initializing_shards", "wait_for_active_shards", "expand_wildcards",
+        "wait_for_status",
+        "timeout",
+        "master_timeout",
+        "level",
+        "local",
+        "wait_for_nodes",
+        "wait_for_events",
+        "wait_for_no_relocating_shards",
+        "wait_for_no_initializing_shards",
+        "wait_for_active_shards",
+        "expand_wildcards",
     ])?;
     if let Some(status) = request.param("wait_for_status") {
         if !matches!(status, "green" | "yellow" | "red") {

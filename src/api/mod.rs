@@ -127,7 +127,11 @@ fn validate_media_types(headers: &HeaderMap) -> Result<(), EsError> {
             || essence == "application/x-ndjson"
             || (essence.starts_with("application/vnd.elasticsearch+") && essence.ends_with("json"));
         if !supported {
-            let mut error = EsError::new(406, "media_type_header_exception", format!("Content-Type header [{content_type}] is not supported"));
+            let mut error = EsError::new(
+                406,
+                "media_type_header_exception",
+                format!("Content-Type header [{content_type}] is not supported"),
+            );
             error.flat = true;
             return Err(error);
         }
@@ -150,23 +154,31 @@ fn validate_media_types(headers: &HeaderMap) -> Result<(), EsError> {
     }
     if let Some(cause) = cause {
         let _ = invalid_headers;
-        return Err(EsError::new(400, "media_type_header_exception", "Invalid media-type value on headers [Content-Type, Accept]")
-            .with_cause(EsError::new(400, "status_exception", cause)));
+        return Err(EsError::new(
+            400,
+            "media_type_header_exception",
+            "Invalid media-type value on headers [Content-Type, Accept]",
+        )
+        .with_cause(EsError::new(400, "status_exception", cause)));
     }
     if let (Some(content_type), Some(accept)) = (content_type, accept) {
         let content_version = compatible_version(content_type);
         let accept_version = accept.split(',').find_map(compatible_version);
         if has_body && content_version.is_some() && accept_version.is_some() && content_version != accept_version {
-            return Err(EsError::new(400, "media_type_header_exception", "Invalid media-type value on headers [Content-Type, Accept]")
-                .with_cause(EsError::new(
-                    400,
-                    "status_exception",
-                    format!(
-                        "A compatible version is required on both Content-Type and Accept headers if either one has \
+            return Err(EsError::new(
+                400,
+                "media_type_header_exception",
+                "Invalid media-type value on headers [Content-Type, Accept]",
+            )
+            .with_cause(EsError::new(
+                400,
+                "status_exception",
+                format!(
+                    "A compatible version is required on both Content-Type and Accept headers if either one has \
                          requested a compatible version and the compatible versions must match. Accept={accept}, \
                          Content-Type={content_type}"
-                    ),
-                )));
+                ),
+            )));
         }
     }
     Ok(())
@@ -228,11 +240,8 @@ async fn reformat_json(response: Response, pretty: bool, filter_path: Option<&st
     if let Some(filter_path) = filter_path {
         value = response::apply_filter_path(&value, filter_path);
     }
-    let rendered = if pretty {
-        response::to_es_pretty_json(&value)
-    } else {
-        serde_json::to_vec(&value).unwrap_or_default()
-    };
+    let rendered =
+        if pretty { response::to_es_pretty_json(&value) } else { serde_json::to_vec(&value).unwrap_or_default() };
     parts.headers.remove(header::CONTENT_LENGTH);
     Response::from_parts(parts, Body::from(rendered))
 }
@@ -251,11 +260,16 @@ mod tests {
 
     #[test]
     fn compatible_with_8_and_9_are_accepted() {
-        for version in ["application/vnd.elasticsearch+json; compatible-with=8", "application/vnd.elasticsearch+json; compatible-with=9"] {
+        for version in [
+            "application/vnd.elasticsearch+json; compatible-with=8",
+            "application/vnd.elasticsearch+json; compatible-with=9",
+        ] {
             let map = headers(&[("content-type", version), ("accept", version), ("content-length", "2")]);
             assert!(validate_media_types(&map).is_ok());
         }
-        assert!(validate_media_types(&headers(&[("content-type", "application/json"), ("content-length", "2")])).is_ok());
+        assert!(
+            validate_media_types(&headers(&[("content-type", "application/json"), ("content-length", "2")])).is_ok()
+        );
     }
 
     #[test]
@@ -265,7 +279,11 @@ mod tests {
         assert_eq!(error.error_type, "media_type_header_exception");
         assert_eq!(error.reason, "Invalid media-type value on headers [Content-Type, Accept]");
         assert_eq!(error.to_body_json()["error"]["root_cause"][0]["type"], "media_type_header_exception");
-        assert!(error.caused_by.expect("cause").reason.starts_with("Accept version must be either version 9 or 8, but found 7."));
+        assert!(error
+            .caused_by
+            .expect("cause")
+            .reason
+            .starts_with("Accept version must be either version 9 or 8, but found 7."));
     }
 
     #[test]

@@ -4,7 +4,6 @@
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Path, Request};
 use axum::http::request::Parts;
-use axum::http::Method;
 use serde_json::Value;
 
 use crate::app::AppState;
@@ -17,7 +16,6 @@ const GLOBAL_PARAMETERS: &[&str] = &["pretty", "human", "error_trace", "filter_p
 /// An authenticated REST request with its raw parts.
 #[derive(Debug)]
 pub(crate) struct EsRequest {
-    pub(crate) method: Method,
     /// The path without the query string.
     pub(crate) path: String,
     /// Decoded query parameters in order of appearance.
@@ -40,7 +38,7 @@ impl FromRequest<AppState> for EsRequest {
         let limit = state.config.max_content_length;
         let body = axum::body::to_bytes(body, limit).await.map_err(|_| content_too_long(limit))?;
         let query = parse_query(parts.uri.query().unwrap_or(""));
-        Ok(EsRequest { method: parts.method, path: parts.uri.path().to_string(), query, body, auth })
+        Ok(EsRequest { path: parts.uri.path().to_string(), query, body, auth })
     }
 }
 
@@ -134,7 +132,10 @@ impl EsRequest {
     pub(crate) fn check_params(&self, allowed: &[&str]) -> Result<(), EsError> {
         let mut unknown: Vec<&str> = Vec::new();
         for (name, _) in &self.query {
-            if !allowed.contains(&name.as_str()) && !GLOBAL_PARAMETERS.contains(&name.as_str()) && !unknown.contains(&name.as_str()) {
+            if !allowed.contains(&name.as_str())
+                && !GLOBAL_PARAMETERS.contains(&name.as_str())
+                && !unknown.contains(&name.as_str())
+            {
                 unknown.push(name);
             }
         }
@@ -178,11 +179,6 @@ impl EsRequest {
         }
     }
 
-    /// Tells whether the request carries a body (or the `source` parameter).
-    pub(crate) fn has_body(&self) -> bool {
-        !self.body.is_empty() || self.param("source").is_some()
-    }
-
     /// Parses the JSON body, which must be present.
     pub(crate) fn json_body(&self) -> Result<Value, EsError> {
         self.optional_json_body()?.ok_or_else(|| EsError::parse("request body is required"))
@@ -224,52 +220,18 @@ fn json_error_text(error: &serde_json::Error) -> String {
 }
 
 fn unrecognized_parameters_message(path: &str, unknown: &[&str], allowed: &[&str]) -> String {
-    let mut message = format!(
-        "request [{path}] contains unrecognized parameter{}: ",
-        if unknown.len() > 1 { "s" } else { "" }
-    );
+    let mut message =
+        format!("request [{path}] contains unrecognized parameter{}: ", if unknown.len() > 1 { "s" } else { "" });
     let candidates: Vec<&str> = allowed.iter().chain(GLOBAL_PARAMETERS.iter()).copied().collect();
     let parts: Vec<String> = unknown
         .iter()
-        .map(|name| {
-            let mut similar: Vec<(f64, &str)> = candidates
-                .iter()
-                .map(|candidate| (similarity(name, candidate), *candidate))
-                .filter(|(score, _)| *score > 0.5)
-                .collect();
-            similar.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(b.1)));
-            match similar.as_slice() {
-                [] => format!("[{name}]"),
-                [(_, single)] => format!("[{name}] -> did you mean [{single}]?"),
-                many => {
-                    let names: Vec<&str> = many.iter().map(|(_, candidate)| *candidate).collect();
-                    format!("[{name}] -> did you mean any of [{}]?", names.join(", "))
-                }
-            }
+        .map(|name| match crate::domain::xcontent::did_you_mean(name, &candidates) {
+            suggestion if suggestion.is_empty() => format!("[{name}]"),
+            suggestion => format!("[{name}] ->{suggestion}"),
         })
         .collect();
     message.push_str(&parts.join(", "));
     message
-}
-
-/// Lucene's normalized Levenshtein similarity: 1 - distance / max length.
-fn similarity(left: &str, right: &str) -> f64 {
-    let left: Vec<char> = left.chars().collect();
-    let right: Vec<char> = right.chars().collect();
-    let longest = left.len().max(right.len());
-    if longest == 0 {
-        return 1.0;
-    }
-    let mut previous: Vec<usize> = (0..=right.len()).collect();
-    for (i, left_char) in left.iter().enumerate() {
-        let mut current = vec![i + 1; right.len() + 1];
-        for (j, right_char) in right.iter().enumerate() {
-            let substitution = previous[j] + usize::from(left_char != right_char);
-            current[j + 1] = substitution.min(previous[j + 1] + 1).min(current[j] + 1);
-        }
-        previous = current;
-    }
-    1.0 - previous[right.len()] as f64 / longest as f64
 }
 
 #[cfg(test)]

@@ -215,7 +215,8 @@ fn filter_exclude(value: &Value, patterns: &[&[&str]]) -> Value {
                 if drop {
                     continue;
                 }
-                let filtered = if child_patterns.is_empty() { child.clone() } else { filter_exclude(child, &child_patterns) };
+                let filtered =
+                    if child_patterns.is_empty() { child.clone() } else { filter_exclude(child, &child_patterns) };
                 kept.insert(key.clone(), filtered);
             }
             Value::Object(kept)
@@ -244,12 +245,16 @@ mod tests {
     #[test]
     fn pretty_output_matches_elasticsearch() {
         let text = String::from_utf8(to_es_pretty_json(&json!({"a": [1, {"b": null}], "c": {}}))).expect("utf-8");
-        assert_eq!(text, "{\n  \"a\" : [\n    1,\n    {\n      \"b\" : null\n    }\n  ],\n  \"c\" : { }\n}\n".replace("{ }", "{}"));
+        assert_eq!(
+            text,
+            "{\n  \"a\" : [\n    1,\n    {\n      \"b\" : null\n    }\n  ],\n  \"c\" : { }\n}\n".replace("{ }", "{}")
+        );
     }
 
     #[test]
     fn error_response_carries_challenges() {
-        let response = EsError::unauthenticated("no", &["Basic realm=\"security\", charset=\"UTF-8\"", "ApiKey"]).into_response();
+        let response =
+            EsError::unauthenticated("no", &["Basic realm=\"security\", charset=\"UTF-8\"", "ApiKey"]).into_response();
         assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
         let challenges: Vec<_> = response.headers().get_all(header::WWW_AUTHENTICATE).iter().collect();
         assert_eq!(challenges.len(), 2);

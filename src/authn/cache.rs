@@ -92,7 +92,12 @@ impl CredentialCache {
         if self.time_to_live.is_zero() || generation_at_load != self.generation() {
             return;
         }
-        let entry = CachedCredential { digest: self.digest(password), authentication, inserted_at: now, generation: generation_at_load };
+        let entry = CachedCredential {
+            digest: self.digest(password),
+            authentication,
+            inserted_at: now,
+            generation: generation_at_load,
+        };
         self.entries.insert(username.to_string(), entry);
     }
 
@@ -135,7 +140,13 @@ mod tests {
     #[test]
     fn entries_expire_and_can_be_invalidated() {
         let cache = CredentialCache::new(10, Duration::from_secs(60));
-        cache.insert("elastic", b"secret", authentication("elastic"), Instant::now() - Duration::from_secs(61), cache.generation());
+        cache.insert(
+            "elastic",
+            b"secret",
+            authentication("elastic"),
+            Instant::now() - Duration::from_secs(61),
+            cache.generation(),
+        );
         assert!(cache.lookup("elastic", b"secret").is_none());
         cache.insert("elastic", b"secret", authentication("elastic"), Instant::now(), cache.generation());
         cache.invalidate("elastic");

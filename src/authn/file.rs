@@ -86,7 +86,8 @@ fn modified(path: &Path) -> Option<SystemTime> {
 
 fn load(users_path: &Path, roles_path: &Path) -> FileUsers {
     let passwords = std::fs::read_to_string(users_path).map(|text| parse_users(&text, users_path)).unwrap_or_default();
-    let roles = std::fs::read_to_string(roles_path).map(|text| parse_users_roles(&text, roles_path)).unwrap_or_default();
+    let roles =
+        std::fs::read_to_string(roles_path).map(|text| parse_users_roles(&text, roles_path)).unwrap_or_default();
     FileUsers { passwords, roles }
 }
 
@@ -160,19 +161,20 @@ impl Realm for FileRealm {
         &self.realm
     }
 
-    async fn password_candidate(&self, credentials: &PasswordCredentials) -> Result<Option<PasswordCandidate>, EsError> {
+    async fn password_candidate(
+        &self,
+        credentials: &PasswordCredentials,
+    ) -> Result<Option<PasswordCandidate>, EsError> {
         let users = self.shared.users.read().map_err(|_| EsError::internal("file realm unavailable"))?;
         let Some(stored_hash) = users.passwords.get(&credentials.username) else {
             return Ok(None);
         };
-        let authentication =
-            Authentication { user: self.user_view(&users, &credentials.username), realm: self.realm.clone(), authentication_type: "realm" };
+        let authentication = Authentication {
+            user: self.user_view(&users, &credentials.username),
+            realm: self.realm.clone(),
+            authentication_type: "realm",
+        };
         Ok(Some(PasswordCandidate { stored_hash: Some(stored_hash.clone()), authentication }))
-    }
-
-    async fn lookup_user(&self, username: &str) -> Result<Option<UserView>, EsError> {
-        let users = self.shared.users.read().map_err(|_| EsError::internal("file realm unavailable"))?;
-        Ok(users.passwords.contains_key(username).then(|| self.user_view(&users, username)))
     }
 }
 
@@ -192,7 +194,8 @@ mod tests {
 
     #[test]
     fn users_roles_file_maps_roles_to_users() {
-        let roles = parse_users_roles("admin:alice,bob\n# c\nviewer: bob \nbad\nadmin:alice\n", Path::new("users_roles"));
+        let roles =
+            parse_users_roles("admin:alice,bob\n# c\nviewer: bob \nbad\nadmin:alice\n", Path::new("users_roles"));
         assert_eq!(roles["alice"], vec!["admin"]);
         assert_eq!(roles["bob"], vec!["admin", "viewer"]);
     }

@@ -50,9 +50,7 @@ impl BcryptCost {
     /// Returns the cost when Elasticsearch has a `bcrypt<cost>` hasher for it.
     fn new(cost: i64) -> Option<BcryptCost> {
         let cost = u32::try_from(cost).ok()?;
-        (BCRYPT_MIN_COST..=BCRYPT_MAX_COST)
-            .contains(&cost)
-            .then_some(BcryptCost(cost))
+        (BCRYPT_MIN_COST..=BCRYPT_MAX_COST).contains(&cost).then_some(BcryptCost(cost))
     }
 
     /// Returns the log2 of the number of rounds.
@@ -69,9 +67,7 @@ impl Pbkdf2Cost {
     /// Returns the count when Elasticsearch has a `pbkdf2_<count>` hasher for it.
     fn new(iterations: i64) -> Option<Pbkdf2Cost> {
         let iterations = u32::try_from(iterations).ok()?;
-        PBKDF2_COSTS
-            .contains(&iterations)
-            .then_some(Pbkdf2Cost(iterations))
+        PBKDF2_COSTS.contains(&iterations).then_some(Pbkdf2Cost(iterations))
     }
 
     /// Returns the number of PBKDF2 iterations.
@@ -105,8 +101,7 @@ impl Hasher {
     /// PBKDF2 with 10000 iterations.
     pub(crate) const PBKDF2: Hasher = Hasher::Pbkdf2(Pbkdf2Cost(PBKDF2_DEFAULT_COST));
     /// The default hasher of service tokens and API keys.
-    pub(crate) const PBKDF2_STRETCH: Hasher =
-        Hasher::Pbkdf2Stretch(Pbkdf2Cost(PBKDF2_DEFAULT_COST));
+    pub(crate) const PBKDF2_STRETCH: Hasher = Hasher::Pbkdf2Stretch(Pbkdf2Cost(PBKDF2_DEFAULT_COST));
 
     /// Resolves a setting value such as `bcrypt12` or `PBKDF2_STRETCH_1000` (case-insensitive,
     /// `Hasher.resolve`); an unknown name gives Elasticsearch's message.
@@ -177,9 +172,7 @@ impl Hasher {
             Hasher::Bcrypt(cost) => format!("{BCRYPT_SETTING_NAME}{}", cost.0),
             Hasher::Pbkdf2(cost) if cost.0 == PBKDF2_DEFAULT_COST => PBKDF2_SETTING_NAME.to_owned(),
             Hasher::Pbkdf2(cost) => format!("{PBKDF2_SETTING_NAME}_{}", cost.0),
-            Hasher::Pbkdf2Stretch(cost) if cost.0 == PBKDF2_DEFAULT_COST => {
-                PBKDF2_STRETCH_SETTING_NAME.to_owned()
-            }
+            Hasher::Pbkdf2Stretch(cost) if cost.0 == PBKDF2_DEFAULT_COST => PBKDF2_STRETCH_SETTING_NAME.to_owned(),
             Hasher::Pbkdf2Stretch(cost) => format!("{PBKDF2_STRETCH_SETTING_NAME}_{}", cost.0),
             Hasher::Ssha256 => "ssha256".to_owned(),
             Hasher::Sha1 => "sha1".to_owned(),
@@ -191,10 +184,7 @@ impl Hasher {
     /// Tells whether `xpack.security.authc.password_hashing.algorithm` may name this hasher
     /// (the bcrypt and PBKDF2 families only).
     pub(crate) fn is_allowed_for_stored_passwords(&self) -> bool {
-        matches!(
-            self,
-            Hasher::Bcrypt(_) | Hasher::Pbkdf2(_) | Hasher::Pbkdf2Stretch(_)
-        )
+        matches!(self, Hasher::Bcrypt(_) | Hasher::Pbkdf2(_) | Hasher::Pbkdf2Stretch(_))
     }
 
     /// Hashes a password into exactly the string Elasticsearch produces, with a fresh random salt.
@@ -221,17 +211,10 @@ impl Hasher {
     pub(crate) fn verify(&self, password: &[u8], stored_hash: &str) -> bool {
         match self {
             Hasher::Bcrypt(_) => bcrypt_format::verify(password, stored_hash),
-            Hasher::Pbkdf2(cost) => {
-                pbkdf2_format::verify(password, stored_hash, cost.0, PBKDF2_PREFIX)
-            }
+            Hasher::Pbkdf2(cost) => pbkdf2_format::verify(password, stored_hash, cost.0, PBKDF2_PREFIX),
             Hasher::Pbkdf2Stretch(cost) => {
                 let stretched_password = pbkdf2_format::stretch(password);
-                pbkdf2_format::verify(
-                    &stretched_password,
-                    stored_hash,
-                    cost.0,
-                    PBKDF2_STRETCH_PREFIX,
-                )
+                pbkdf2_format::verify(&stretched_password, stored_hash, cost.0, PBKDF2_STRETCH_PREFIX)
             }
             Hasher::Ssha256 => digest_formats::verify_ssha256(password, stored_hash),
             Hasher::Sha1 => digest_formats::verify_sha1(password, stored_hash),
@@ -266,10 +249,7 @@ pub(crate) fn is_plaintext_hash(stored_hash: &str) -> bool {
 /// Checks a `password_hash` given to the put-user or change-password API: it must use the
 /// configured hasher or any bcrypt/PBKDF2 hasher. Returns the hasher it resolves to, or the
 /// message of Elasticsearch's `IllegalArgumentException`.
-pub(crate) fn check_password_hash_for_storage(
-    stored_hash: &str,
-    configured_hasher: Hasher,
-) -> Result<Hasher, String> {
+pub(crate) fn check_password_hash_for_storage(stored_hash: &str, configured_hasher: Hasher) -> Result<Hasher, String> {
     let resolved_hasher = Hasher::resolve_from_hash(stored_hash)?;
     if resolved_hasher != configured_hasher && !resolved_hasher.is_allowed_for_stored_passwords() {
         return Err(format!(
@@ -285,16 +265,10 @@ pub(crate) fn check_password_hash_for_storage(
 /// enum order (`Hasher.getAvailableAlgoStoredPasswordHash`).
 pub(crate) fn stored_password_algorithm_names() -> Vec<String> {
     let mut names = vec![BCRYPT_SETTING_NAME.to_owned()];
-    names.extend(
-        (BCRYPT_MIN_COST..=BCRYPT_MAX_COST).map(|cost| format!("{BCRYPT_SETTING_NAME}{cost}")),
-    );
+    names.extend((BCRYPT_MIN_COST..=BCRYPT_MAX_COST).map(|cost| format!("{BCRYPT_SETTING_NAME}{cost}")));
     for family in [PBKDF2_SETTING_NAME, PBKDF2_STRETCH_SETTING_NAME] {
         names.push(family.to_owned());
-        names.extend(
-            PBKDF2_COSTS
-                .iter()
-                .map(|iterations| format!("{family}_{iterations}")),
-        );
+        names.extend(PBKDF2_COSTS.iter().map(|iterations| format!("{family}_{iterations}")));
     }
     names
 }

@@ -156,7 +156,7 @@ pub(crate) fn credentials_from_headers(headers: &HeaderMap) -> RequestCredential
 
 /// Authenticates bearer tokens that are not JWTs (the token service).
 #[async_trait::async_trait]
-pub trait TokenAuthenticator: Send + Sync + std::fmt::Debug {
+pub(crate) trait TokenAuthenticator: Send + Sync + std::fmt::Debug {
     /// Returns the authentication of a valid token, `Terminate` with the token service's error for an
     /// invalid or expired one.
     async fn authenticate_token(&self, token: &str) -> Result<RealmOutcome, EsError>;
@@ -206,7 +206,8 @@ impl RealmChain {
     /// Returns the chain configured in `config` over `store`.
     pub fn new(store: Arc<dyn Store>, config: &Config) -> anyhow::Result<RealmChain> {
         let domains = realm_domains(config);
-        let cache = Arc::new(CredentialCache::new(config.authentication_cache_max_users, config.authentication_cache_ttl));
+        let cache =
+            Arc::new(CredentialCache::new(config.authentication_cache_max_users, config.authentication_cache_ttl));
         let mut realms: Vec<Arc<dyn Realm>> = vec![Arc::new(realm::ReservedRealm::new(Arc::clone(&store)))];
         for realm_config in &config.security.realms {
             let mut realm_ref = RealmRef::new(&realm_config.name, &realm_config.realm_type);
@@ -235,12 +236,7 @@ impl RealmChain {
             realm: RealmRef::new("__anonymous", "__anonymous"),
             authentication_type: "anonymous",
         });
-        Ok(RealmChain {
-            realms,
-            cache,
-            anonymous,
-            token_authenticator: std::sync::RwLock::new(None),
-        })
+        Ok(RealmChain { realms, cache, anonymous, token_authenticator: std::sync::RwLock::new(None) })
     }
 
     /// Plugs in the token service.
@@ -248,11 +244,6 @@ impl RealmChain {
         if let Ok(mut slot) = self.token_authenticator.write() {
             *slot = Some(authenticator);
         }
-    }
-
-    /// Returns the anonymous user's authentication when anonymous access is enabled.
-    pub(crate) fn anonymous(&self) -> Option<&Authentication> {
-        self.anonymous.as_ref()
     }
 
     /// Returns the `WWW-Authenticate` challenges of the enabled schemes.
@@ -321,7 +312,11 @@ impl RealmChain {
     }
 
     /// Authenticates a bearer token with the request headers (JWT client authentication).
-    pub(crate) async fn authenticate_bearer_with_headers(&self, token: &str, headers: &HeaderMap) -> Result<Option<Authentication>, EsError> {
+    pub(crate) async fn authenticate_bearer_with_headers(
+        &self,
+        token: &str,
+        headers: &HeaderMap,
+    ) -> Result<Option<Authentication>, EsError> {
         match self.bearer_outcome(token, headers).await? {
             RealmOutcome::Success(authentication) => Ok(Some(authentication)),
             RealmOutcome::Continue => Ok(None),
@@ -330,7 +325,10 @@ impl RealmChain {
     }
 
     /// Checks a username and password against the realms in order; `None` when no realm accepts them.
-    pub(crate) async fn authenticate_password(&self, credentials: PasswordCredentials) -> Result<Option<Authentication>, EsError> {
+    pub(crate) async fn authenticate_password(
+        &self,
+        credentials: PasswordCredentials,
+    ) -> Result<Option<Authentication>, EsError> {
         if let Some(authentication) = self.cache.lookup(&credentials.username, credentials.password.as_bytes()) {
             return Ok(Some(authentication));
         }
@@ -369,16 +367,6 @@ impl RealmChain {
         Ok(None)
     }
 
-    /// Looks a user up in the realms without a password; `None` when unknown.
-    pub(crate) async fn lookup_user(&self, username: &str) -> Result<Option<Authentication>, EsError> {
-        for realm in &self.realms {
-            if let Some(user) = realm.lookup_user(username).await? {
-                return Ok(Some(Authentication { user, realm: realm.realm_ref().clone(), authentication_type: "realm" }));
-            }
-        }
-        Ok(None)
-    }
-
     /// Returns the realm references of the chain (reserved first).
     pub(crate) fn realm_refs(&self) -> Vec<RealmRef> {
         self.realms.iter().map(|realm| realm.realm_ref().clone()).collect()
@@ -387,10 +375,5 @@ impl RealmChain {
     /// Forgets any cached authentication of `username` (password change, disable, delete).
     pub(crate) fn invalidate_user(&self, username: &str) {
         self.cache.invalidate(username);
-    }
-
-    /// Forgets every cached authentication (file realm reload).
-    pub(crate) fn invalidate_all(&self) {
-        self.cache.invalidate_all();
     }
 }

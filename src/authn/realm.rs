@@ -37,7 +37,10 @@ pub(crate) trait Realm: Send + Sync + std::fmt::Debug {
 
     /// Returns the stored password hash and would-be authentication of `username`, when this realm
     /// holds that user (`Ok(None)`: the chain goes on). The chain verifies the password.
-    async fn password_candidate(&self, credentials: &PasswordCredentials) -> Result<Option<PasswordCandidate>, EsError> {
+    async fn password_candidate(
+        &self,
+        credentials: &PasswordCredentials,
+    ) -> Result<Option<PasswordCandidate>, EsError> {
         let _ = credentials;
         Ok(None)
     }
@@ -46,12 +49,6 @@ pub(crate) trait Realm: Send + Sync + std::fmt::Debug {
     async fn authenticate_bearer(&self, token: &str, headers: &axum::http::HeaderMap) -> Result<RealmOutcome, EsError> {
         let _ = (token, headers);
         Ok(RealmOutcome::Continue)
-    }
-
-    /// Looks a user up by name without credentials (run-as, `with_profile_uid`).
-    async fn lookup_user(&self, username: &str) -> Result<Option<UserView>, EsError> {
-        let _ = username;
-        Ok(None)
     }
 }
 
@@ -81,28 +78,33 @@ impl Realm for ReservedRealm {
         &self.realm
     }
 
-    async fn password_candidate(&self, credentials: &PasswordCredentials) -> Result<Option<PasswordCandidate>, EsError> {
+    async fn password_candidate(
+        &self,
+        credentials: &PasswordCredentials,
+    ) -> Result<Option<PasswordCandidate>, EsError> {
         if reserved_user_roles(&credentials.username).is_none() {
             return Ok(None);
         }
         // A reserved user without a stored password cannot log in (only `elastic` is bootstrapped).
-        let state = self.state(&credentials.username).await?.unwrap_or(ReservedUserState { password_hash: None, enabled: true });
+        let state = self
+            .state(&credentials.username)
+            .await?
+            .unwrap_or(ReservedUserState { password_hash: None, enabled: true });
         let stored_hash = state.password_hash.filter(|hash| !super::hash::is_plaintext_hash(hash));
-        Ok(Some(PasswordCandidate { stored_hash, authentication: self.authentication(&credentials.username, state.enabled) }))
-    }
-
-    async fn lookup_user(&self, username: &str) -> Result<Option<UserView>, EsError> {
-        if reserved_user_roles(username).is_none() {
-            return Ok(None);
-        }
-        let enabled = self.state(username).await?.map_or(true, |state| state.enabled);
-        Ok(Some(UserView::reserved(username, enabled)))
+        Ok(Some(PasswordCandidate {
+            stored_hash,
+            authentication: self.authentication(&credentials.username, state.enabled),
+        }))
     }
 }
 
 impl ReservedRealm {
     fn authentication(&self, username: &str, enabled: bool) -> Authentication {
-        Authentication { user: UserView::reserved(username, enabled), realm: self.realm.clone(), authentication_type: "realm" }
+        Authentication {
+            user: UserView::reserved(username, enabled),
+            realm: self.realm.clone(),
+            authentication_type: "realm",
+        }
     }
 }
 
@@ -135,17 +137,19 @@ impl Realm for NativeRealm {
         &self.realm
     }
 
-    async fn password_candidate(&self, credentials: &PasswordCredentials) -> Result<Option<PasswordCandidate>, EsError> {
+    async fn password_candidate(
+        &self,
+        credentials: &PasswordCredentials,
+    ) -> Result<Option<PasswordCandidate>, EsError> {
         let Some(record) = self.record(&credentials.username).await? else {
             return Ok(None);
         };
         let stored_hash = record.password_hash.clone().filter(|hash| !super::hash::is_plaintext_hash(hash));
-        let authentication =
-            Authentication { user: UserView::from_record(&record), realm: self.realm.clone(), authentication_type: "realm" };
+        let authentication = Authentication {
+            user: UserView::from_record(&record),
+            realm: self.realm.clone(),
+            authentication_type: "realm",
+        };
         Ok(Some(PasswordCandidate { stored_hash, authentication }))
-    }
-
-    async fn lookup_user(&self, username: &str) -> Result<Option<UserView>, EsError> {
-        Ok(self.record(username).await?.map(|record| UserView::from_record(&record)))
     }
 }

@@ -27,7 +27,9 @@ mod kerberos;
 
 pub(crate) use kerberos::{kerberos_grant_failure, KerberosFailure};
 
-use document::{RefreshCheck, RefreshClient, StoredAuthentication, TokenDoc, COULD_NOT_REFRESH, MAXIMUM_TOKEN_LIFETIME_MILLIS};
+use document::{
+    RefreshCheck, RefreshClient, StoredAuthentication, TokenDoc, COULD_NOT_REFRESH, MAXIMUM_TOKEN_LIFETIME_MILLIS,
+};
 use format::{decode_salt, hashes_match, random_salt, RawToken, TokenPair};
 
 /// The `WWW-Authenticate` value of an expired (or invalidated) access token (RFC 6750 §3.1).
@@ -234,7 +236,11 @@ impl TokenService {
 
     /// Exchanges a refresh token for a new pair (`grant_type: refresh_token`). The refresh token is used
     /// once; repeating the request within 30 seconds returns the same new pair (concurrent refreshes).
-    pub(crate) async fn refresh(&self, refresh_token: &str, client: &Authentication) -> Result<IssuedTokens, RefreshError> {
+    pub(crate) async fn refresh(
+        &self,
+        refresh_token: &str,
+        client: &Authentication,
+    ) -> Result<IssuedTokens, RefreshError> {
         self.ensure_enabled()?;
         let Some(presented) = RawToken::decode(refresh_token) else {
             return Err(RefreshError::InvalidGrant(COULD_NOT_REFRESH));
@@ -364,7 +370,9 @@ impl TokenService {
                     result.count(access_changed);
                 }
                 Ok(None) => {}
-                Err(error) => result.errors.push(EsError::internal("Error invalidating access_token: ").with_cause(error)),
+                Err(error) => {
+                    result.errors.push(EsError::internal("Error invalidating access_token: ").with_cause(error))
+                }
             }
         }
         Ok(result)
@@ -427,7 +435,11 @@ async fn remove_expired(store: &dyn Store, now_millis: i64) -> Result<usize, EsE
                 Collection::Tokens,
                 &doc.id,
                 Box::new(move |current| {
-                    Ok(if current.is_some_and(|doc| is_removable(&doc.source)) { Decision::Delete } else { Decision::Noop })
+                    Ok(if current.is_some_and(|doc| is_removable(&doc.source)) {
+                        Decision::Delete
+                    } else {
+                        Decision::Noop
+                    })
                 }),
             )
             .await??;

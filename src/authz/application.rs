@@ -30,18 +30,14 @@ pub(crate) struct ApplicationPrivilege {
 impl ApplicationPrivilege {
     /// Returns whether both have the same application, names and patterns (Java `equals`).
     pub(crate) fn same_as(&self, other: &ApplicationPrivilege) -> bool {
-        self.application == other.application
-            && self.names == other.names
-            && self.patterns == other.patterns
+        self.application == other.application && self.names == other.names && self.patterns == other.patterns
     }
 }
 
 /// Returns whether `name` is a privilege name (as opposed to an action pattern).
 pub(crate) fn is_valid_privilege_name(name: &str) -> bool {
     let mut characters = name.chars();
-    characters
-        .next()
-        .is_some_and(|first| first.is_ascii_lowercase())
+    characters.next().is_some_and(|first| first.is_ascii_lowercase())
         && characters.all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
 }
 
@@ -68,33 +64,24 @@ const INVALID_FILENAME_CHARACTERS: &str = "\\/*?\"<>| ,";
 
 /// Validates an application name (`ApplicationPrivilege.validateApplicationName[OrWildcard]`),
 /// returning Elasticsearch's `IllegalArgumentException` message on failure.
-pub(crate) fn validate_application_name(
-    application: &str,
-    allow_wildcard: bool,
-) -> Result<(), String> {
+pub(crate) fn validate_application_name(application: &str, allow_wildcard: bool) -> Result<(), String> {
     if application.is_empty() {
         return Err("Application names cannot be blank".to_string());
     }
     let asterisk = application.find('*');
     if let Some(position) = asterisk {
         if !allow_wildcard {
-            return Err(format!(
-                "Application names may not contain '*' (found '{application}')"
-            ));
+            return Err(format!("Application names may not contain '*' (found '{application}')"));
         }
         if application == "*" {
             return Ok(());
         }
         if position != application.len() - 1 {
-            return Err(format!(
-                "Application name patterns only support trailing wildcards (found '{application}')"
-            ));
+            return Err(format!("Application name patterns only support trailing wildcards (found '{application}')"));
         }
     }
     if application.chars().any(is_java_whitespace) {
-        return Err(format!(
-            "Application names may not contain whitespace (found '{application}')"
-        ));
+        return Err(format!("Application names may not contain whitespace (found '{application}')"));
     }
     let (prefix, suffix) = match application.find(['_', '-']) {
         Some(position) => (&application[..position], Some(&application[position + 1..])),
@@ -102,28 +89,19 @@ pub(crate) fn validate_application_name(
     };
     let prefix = prefix.strip_suffix('*').unwrap_or(prefix);
     let mut prefix_characters = prefix.chars();
-    let valid_prefix = prefix_characters
-        .next()
-        .is_some_and(|first| first.is_ascii_lowercase())
+    let valid_prefix = prefix_characters.next().is_some_and(|first| first.is_ascii_lowercase())
         && prefix_characters.all(|c| c.is_ascii_alphanumeric());
     if !valid_prefix {
-        return Err(format!("An application name prefix must match the pattern ^[a-z][A-Za-z0-9]*$ (found '{prefix}')"));
-    }
-    if prefix.len() < 3 && asterisk.is_none() {
         return Err(format!(
-            "An application name prefix must be at least 3 characters long (found '{prefix}')"
+            "An application name prefix must match the pattern ^[a-z][A-Za-z0-9]*$ (found '{prefix}')"
         ));
     }
+    if prefix.len() < 3 && asterisk.is_none() {
+        return Err(format!("An application name prefix must be at least 3 characters long (found '{prefix}')"));
+    }
     if let Some(suffix) = suffix {
-        let suffix = if allow_wildcard {
-            suffix.strip_suffix('*').unwrap_or(suffix)
-        } else {
-            suffix
-        };
-        if suffix
-            .chars()
-            .any(|c| INVALID_FILENAME_CHARACTERS.contains(c))
-        {
+        let suffix = if allow_wildcard { suffix.strip_suffix('*').unwrap_or(suffix) } else { suffix };
+        if suffix.chars().any(|c| INVALID_FILENAME_CHARACTERS.contains(c)) {
             return Err(format!(
                 "An application name suffix may not contain any of the characters '{INVALID_FILENAME_CHARACTERS}' (found '{suffix}')"
             ));
@@ -162,19 +140,14 @@ pub(crate) fn resolve_application_privileges(
     let matcher = PatternSet::cached_lenient(&[application]);
     let mut applications: Vec<&str> = Vec::new();
     for definition in definitions {
-        if matcher.matches(&definition.application)
-            && !applications.contains(&definition.application.as_str())
-        {
+        if matcher.matches(&definition.application) && !applications.contains(&definition.application.as_str()) {
             applications.push(&definition.application);
         }
     }
     if applications.is_empty() {
         return vec![resolve_one(application, names, &[])];
     }
-    applications
-        .into_iter()
-        .map(|concrete| resolve_one(concrete, names, definitions))
-        .collect()
+    applications.into_iter().map(|concrete| resolve_one(concrete, names, definitions)).collect()
 }
 
 fn resolve_one(
@@ -185,9 +158,9 @@ fn resolve_one(
     let mut patterns = BTreeSet::new();
     for name in names {
         if is_valid_privilege_name(name) {
-            let defined = definitions.iter().filter(|definition| {
-                definition.application == application && &definition.name == name
-            });
+            let defined = definitions
+                .iter()
+                .filter(|definition| definition.application == application && &definition.name == name);
             for definition in defined {
                 patterns.extend(definition.actions.iter().cloned());
             }
@@ -197,12 +170,7 @@ fn resolve_one(
     }
     let pattern_list: Vec<&String> = patterns.iter().collect();
     let actions = Language::of_set(PatternSet::cached_lenient(&pattern_list));
-    ApplicationPrivilege {
-        application: application.to_string(),
-        names: names.clone(),
-        patterns,
-        actions,
-    }
+    ApplicationPrivilege { application: application.to_string(), names: names.clone(), patterns, actions }
 }
 
 #[cfg(test)]
@@ -215,10 +183,7 @@ mod tests {
         assert_eq!(validate_application_name("app-1", false), Ok(()));
         assert_eq!(validate_application_name("kibana-*", true), Ok(()));
         assert_eq!(validate_application_name("*", true), Ok(()));
-        assert_eq!(
-            validate_application_name("", false).unwrap_err(),
-            "Application names cannot be blank"
-        );
+        assert_eq!(validate_application_name("", false).unwrap_err(), "Application names cannot be blank");
         assert_eq!(
             validate_application_name("kibana-*", false).unwrap_err(),
             "Application names may not contain '*' (found 'kibana-*')"
@@ -271,11 +236,7 @@ mod tests {
         let expanded = resolve_application_privileges("app-*", &names, &definitions);
         assert_eq!(expanded.len(), 1);
         assert_eq!(expanded[0].application, "app-1");
-        let action = resolve_application_privileges(
-            "app-1",
-            &BTreeSet::from(["data:write/*".to_string()]),
-            &[],
-        );
+        let action = resolve_application_privileges("app-1", &BTreeSet::from(["data:write/*".to_string()]), &[]);
         assert!(action[0].actions.matches("data:write/1"));
     }
 }

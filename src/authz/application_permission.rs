@@ -2,9 +2,7 @@
 
 use std::sync::Arc;
 
-use crate::authz::application::{
-    resolve_application_privileges, ApplicationPrivilege, ApplicationPrivilegeDefinition,
-};
+use crate::authz::application::{resolve_application_privileges, ApplicationPrivilege, ApplicationPrivilegeDefinition};
 use crate::authz::pattern::PatternSet;
 use crate::authz::permissions::ApplicationEntry;
 
@@ -47,13 +45,8 @@ pub(crate) fn build_application_permission(
 ) -> Vec<ApplicationPermissionEntry> {
     let mut result: Vec<ApplicationPermissionEntry> = Vec::new();
     for entry in entries {
-        for privilege in
-            resolve_application_privileges(&entry.application, &entry.privileges, definitions)
-        {
-            match result
-                .iter_mut()
-                .find(|existing| existing.privilege.same_as(&privilege))
-            {
+        for privilege in resolve_application_privileges(&entry.application, &entry.privileges, definitions) {
+            match result.iter_mut().find(|existing| existing.privilege.same_as(&privilege)) {
                 Some(existing) => {
                     for resource in &entry.resources {
                         if !existing.resource_names.contains(resource) {
@@ -63,8 +56,7 @@ pub(crate) fn build_application_permission(
                     existing.resources = PatternSet::cached_lenient(&existing.resource_names);
                 }
                 None => {
-                    let application_matcher =
-                        PatternSet::cached_lenient(&[privilege.application.as_str()]);
+                    let application_matcher = PatternSet::cached_lenient(&[privilege.application.as_str()]);
                     result.push(ApplicationPermissionEntry {
                         resources: PatternSet::cached_lenient(&entry.resources),
                         resource_names: entry.resources.clone(),
@@ -84,7 +76,5 @@ pub(crate) fn permission_grants(
     privilege: &ApplicationPrivilege,
     resource: &PatternSet,
 ) -> bool {
-    entries
-        .iter()
-        .any(|entry| entry.grants(privilege, resource))
+    entries.iter().any(|entry| entry.grants(privilege, resource))
 }

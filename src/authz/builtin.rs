@@ -9,8 +9,7 @@ use serde_json::{json, Map, Value};
 
 use crate::authz::builtin_kibana::kibana_system;
 use crate::authz::role::{
-    strings, ApplicationPrivileges, IndicesPrivileges, RemoteClusterPrivileges,
-    RemoteIndicesPrivileges, RoleDescriptor,
+    strings, ApplicationPrivileges, IndicesPrivileges, RemoteClusterPrivileges, RemoteIndicesPrivileges, RoleDescriptor,
 };
 
 /// `{"_reserved": true}`.
@@ -28,11 +27,7 @@ fn deprecated_metadata(reason: &str) -> Map<String, Value> {
 }
 
 /// A reserved role with cluster privileges, indices and a description.
-pub(crate) fn reserved(
-    cluster: &[&str],
-    indices: Vec<IndicesPrivileges>,
-    description: &str,
-) -> RoleDescriptor {
+pub(crate) fn reserved(cluster: &[&str], indices: Vec<IndicesPrivileges>, description: &str) -> RoleDescriptor {
     RoleDescriptor {
         cluster: strings(cluster),
         indices,
@@ -52,31 +47,17 @@ pub(crate) fn restricted_index(names: &[&str], privileges: &[&str]) -> IndicesPr
 
 /// `ReservedRolesStore.getRemoteIndicesReadPrivileges`: read on every remote cluster.
 pub(crate) fn remote_read(pattern: &str) -> RemoteIndicesPrivileges {
-    RemoteIndicesPrivileges {
-        indices: index(&[pattern], &["read", "read_cross_cluster"]),
-        clusters: strings(&["*"]),
-    }
+    RemoteIndicesPrivileges { indices: index(&[pattern], &["read", "read_cross_cluster"]), clusters: strings(&["*"]) }
 }
 
 fn superuser() -> RoleDescriptor {
-    let read_restricted = &[
-        "monitor",
-        "read",
-        "view_index_metadata",
-        "read_cross_cluster",
-    ];
+    let read_restricted = &["monitor", "read", "view_index_metadata", "read_cross_cluster"];
     RoleDescriptor {
         applications: vec![ApplicationPrivileges::new("*", &["*"], &["*"])],
         run_as: strings(&["*"]),
         remote_indices: vec![
-            RemoteIndicesPrivileges {
-                indices: index(&["*"], &["all"]),
-                clusters: strings(&["*"]),
-            },
-            RemoteIndicesPrivileges {
-                indices: restricted_index(&["*"], read_restricted),
-                clusters: strings(&["*"]),
-            },
+            RemoteIndicesPrivileges { indices: index(&["*"], &["all"]), clusters: strings(&["*"]) },
+            RemoteIndicesPrivileges { indices: restricted_index(&["*"], read_restricted), clusters: strings(&["*"]) },
         ],
         remote_cluster: vec![RemoteClusterPrivileges {
             privileges: strings(&["monitor_enrich", "monitor_stats"]),
@@ -84,10 +65,7 @@ fn superuser() -> RoleDescriptor {
         }],
         ..reserved(
             &["all"],
-            vec![
-                index(&["*"], &["all"]),
-                restricted_index(&["*"], read_restricted),
-            ],
+            vec![index(&["*"], &["all"]), restricted_index(&["*"], read_restricted)],
             "Grants full access to cluster management and data indices. \
              This role also grants direct read-only access to restricted indices like .security. \
              A user with this role can impersonate any other user in the system, \
@@ -99,11 +77,7 @@ fn superuser() -> RoleDescriptor {
 
 fn kibana_admin(metadata: Map<String, Value>) -> RoleDescriptor {
     RoleDescriptor {
-        applications: vec![ApplicationPrivileges::new(
-            "kibana-.kibana",
-            &["all"],
-            &["*"],
-        )],
+        applications: vec![ApplicationPrivileges::new("kibana-.kibana", &["all"], &["*"])],
         metadata,
         description: Some("Grants access to all features in Kibana.".to_string()),
         ..RoleDescriptor::default()
@@ -146,7 +120,10 @@ fn remote_monitoring_agent() -> RoleDescriptor {
         ],
         vec![
             index(&[".monitoring-*"], &["all"]),
-            index(&["metricbeat-*"], &["index", "create_index", "view_index_metadata", "indices:admin/aliases", "indices:admin/rollover"]),
+            index(
+                &["metricbeat-*"],
+                &["index", "create_index", "view_index_metadata", "indices:admin/aliases", "indices:admin/rollover"],
+            ),
         ],
         "Grants the minimum privileges required to write data into the monitoring indices (.monitoring-*). \
          This role also has the privileges necessary to create Metricbeat indices (metricbeat-*) \
@@ -155,10 +132,7 @@ fn remote_monitoring_agent() -> RoleDescriptor {
 }
 
 fn data_viewing_indices() -> Vec<IndicesPrivileges> {
-    vec![index(
-        &["/~(([.]|ilm-history-).*)/"],
-        &["read", "view_index_metadata"],
-    )]
+    vec![index(&["/~(([.]|ilm-history-).*)/"], &["read", "view_index_metadata"])]
 }
 
 fn viewer() -> RoleDescriptor {
@@ -172,7 +146,11 @@ fn viewer() -> RoleDescriptor {
     ]);
     RoleDescriptor {
         applications: vec![ApplicationPrivileges::new("kibana-.kibana", &["read"], &["*"])],
-        ..reserved(&[], indices, "Grants read-only access to all features in Kibana (including Solutions) and to data indices.")
+        ..reserved(
+            &[],
+            indices,
+            "Grants read-only access to all features in Kibana (including Solutions) and to data indices.",
+        )
     }
 }
 
@@ -181,24 +159,10 @@ fn editor() -> RoleDescriptor {
     let maintain = &["read", "view_index_metadata", "write", "maintenance"];
     let mut indices = data_viewing_indices();
     indices.extend([
-        index(
-            &["observability-annotations"],
-            &["read", "view_index_metadata", "write"],
-        ),
-        index(
-            &[".slo-observability.*"],
-            &["read", "view_index_metadata", "write", "manage"],
-        ),
+        index(&["observability-annotations"], &["read", "view_index_metadata", "write"]),
+        index(&[".slo-observability.*"], &["read", "view_index_metadata", "write", "manage"]),
         index(&[".siem-signals*", ".lists-*", ".items-*"], maintain),
-        index(
-            &[
-                ".internal.alerts*",
-                ".alerts*",
-                ".internal.preview.alerts*",
-                ".preview.alerts*",
-            ],
-            maintain,
-        ),
+        index(&[".internal.alerts*", ".alerts*", ".internal.preview.alerts*", ".preview.alerts*"], maintain),
         index(&["profiling-*", ".profiling-*"], read),
     ]);
     RoleDescriptor {
@@ -211,20 +175,12 @@ fn editor() -> RoleDescriptor {
     }
 }
 
-fn system_user(
-    cluster: &[&str],
-    indices: Vec<IndicesPrivileges>,
-    description: &str,
-) -> RoleDescriptor {
+fn system_user(cluster: &[&str], indices: Vec<IndicesPrivileges>, description: &str) -> RoleDescriptor {
     reserved(cluster, indices, description)
 }
 
 fn transform_audit_read() -> Vec<IndicesPrivileges> {
-    let patterns = &[
-        ".transform-notifications-*",
-        ".data-frame-notifications-*",
-        ".transform-notifications-read",
-    ];
+    let patterns = &[".transform-notifications-*", ".data-frame-notifications-*", ".transform-notifications-read"];
     vec![index(patterns, &["view_index_metadata", "read"])]
 }
 
@@ -382,10 +338,7 @@ static BUILTIN_ROLES: LazyLock<Vec<(&'static str, RoleDescriptor)>> = LazyLock::
 
 /// Returns the built-in role called `name`.
 pub(crate) fn builtin_role(name: &str) -> Option<&'static RoleDescriptor> {
-    BUILTIN_ROLES
-        .iter()
-        .find(|(role_name, _)| *role_name == name)
-        .map(|(_, role)| role)
+    BUILTIN_ROLES.iter().find(|(role_name, _)| *role_name == name).map(|(_, role)| role)
 }
 
 /// Returns the names of the built-in roles, alphabetically.

@@ -6,8 +6,7 @@
 
 use crate::authz::builtin::{index, remote_read, reserved, restricted_index};
 use crate::authz::role::{
-    strings, ConfigurableClusterPrivileges, IndicesPrivileges, RemoteClusterPrivileges,
-    RoleDescriptor,
+    strings, ConfigurableClusterPrivileges, IndicesPrivileges, RemoteClusterPrivileges, RoleDescriptor,
 };
 
 const CLUSTER: &[&str] = &[
@@ -47,10 +46,7 @@ const DELETE_INDEX: &str = "indices:admin/delete";
 const AUTO_PUT_MAPPING: &str = "indices:admin/mapping/auto_put";
 
 fn fleet_indices() -> Vec<IndicesPrivileges> {
-    let mut entries = vec![restricted_index(
-        &[".fleet-secrets*"],
-        &["write", "delete", "create_index"],
-    )];
+    let mut entries = vec![restricted_index(&[".fleet-secrets*"], &["write", "delete", "create_index"])];
     for pattern in [
         ".fleet-actions*",
         ".fleet-agents*",
@@ -72,10 +68,7 @@ fn fleet_indices() -> Vec<IndicesPrivileges> {
         index(&["metrics-fleet_server*"], &["all"]),
         index(&["logs-fleet_server*"], &["read", "delete_index"]),
         index(
-            &[
-                "fleet-synced-integrations",
-                "fleet-synced-integrations-ccr*",
-            ],
+            &["fleet-synced-integrations", "fleet-synced-integrations-ccr*"],
             &["create_index", "manage", "read", "write"],
         ),
     ]);
@@ -85,28 +78,11 @@ fn fleet_indices() -> Vec<IndicesPrivileges> {
 fn security_solution_indices() -> Vec<IndicesPrivileges> {
     vec![
         index(&[".siem-signals*", ".reindexed-v8-siem-signals*"], &["all"]),
-        index(
-            &[
-                ".lists-*",
-                ".items-*",
-                ".reindexed-v8-lists-*",
-                ".reindexed-v8-items-*",
-            ],
-            &["all"],
-        ),
-        index(
-            &[".internal.alerts*", ".reindexed-v8-internal.alerts*"],
-            &["all"],
-        ),
+        index(&[".lists-*", ".items-*", ".reindexed-v8-lists-*", ".reindexed-v8-items-*"], &["all"]),
+        index(&[".internal.alerts*", ".reindexed-v8-internal.alerts*"], &["all"]),
         index(&[".alerts*"], &["all"]),
         index(&[".preview.alerts*"], &["all"]),
-        index(
-            &[
-                ".internal.preview.alerts*",
-                ".reindexed-v8-internal.preview.alerts*",
-            ],
-            &["all"],
-        ),
+        index(&[".internal.preview.alerts*", ".reindexed-v8-internal.preview.alerts*"], &["all"]),
         index(&["metrics-endpoint.policy-*"], &["read"]),
         index(&["metrics-endpoint.metrics-*"], &["read"]),
         index(&["logs-endpoint.events.*"], &["read"]),
@@ -125,39 +101,18 @@ fn security_solution_indices() -> Vec<IndicesPrivileges> {
                 "logs-osquery_manager.action.responses-*",
                 "profiling-*",
             ],
-            &[
-                UPDATE_SETTINGS,
-                PUT_MAPPING,
-                ROLLOVER,
-                "indices:admin/data_stream/lifecycle/put",
-            ],
+            &[UPDATE_SETTINGS, PUT_MAPPING, ROLLOVER, "indices:admin/data_stream/lifecycle/put"],
         ),
-        index(
-            &[".logs-endpoint.action.responses-*"],
-            &["auto_configure", "read", "write", "create_index"],
-        ),
-        index(
-            &[".logs-endpoint.actions-*"],
-            &["auto_configure", "read", "write", "create_index"],
-        ),
+        index(&[".logs-endpoint.action.responses-*"], &["auto_configure", "read", "write", "create_index"]),
+        index(&[".logs-endpoint.actions-*"], &["auto_configure", "read", "write", "create_index"]),
         index(
             &[".logs-osquery_manager.action.responses-*"],
             &["auto_configure", "create_index", "read", "index", "delete"],
         ),
-        index(
-            &["logs-osquery_manager.action.responses-*"],
-            &["read", "view_index_metadata"],
-        ),
+        index(&["logs-osquery_manager.action.responses-*"], &["read", "view_index_metadata"]),
         index(
             &[".logs-osquery_manager.actions-*"],
-            &[
-                "auto_configure",
-                "create_index",
-                "read",
-                "index",
-                "write",
-                "delete",
-            ],
+            &["auto_configure", "create_index", "read", "index", "write", "delete"],
         ),
         index(
             &[
@@ -188,59 +143,26 @@ fn security_solution_indices() -> Vec<IndicesPrivileges> {
             ],
             &[DELETE_INDEX],
         ),
-        index(
-            &["metrics-endpoint.metadata*"],
-            &["read", "view_index_metadata"],
-        ),
+        index(&["metrics-endpoint.metadata*"], &["read", "view_index_metadata"]),
         index(
             &[
                 "metrics-endpoint.metadata_current_default*",
                 ".metrics-endpoint.metadata_current_default*",
                 ".metrics-endpoint.metadata_united_default*",
             ],
-            &[
-                "create_index",
-                "delete_index",
-                "read",
-                "index",
-                ALIASES,
-                UPDATE_SETTINGS,
-            ],
+            &["create_index", "delete_index", "read", "index", ALIASES, UPDATE_SETTINGS],
         ),
         index(
             &["logs-ti_*_latest.*"],
-            &[
-                "create_index",
-                "delete_index",
-                "read",
-                "index",
-                "delete",
-                "manage",
-                ALIASES,
-                UPDATE_SETTINGS,
-            ],
+            &["create_index", "delete_index", "read", "index", "delete", "manage", ALIASES, UPDATE_SETTINGS],
         ),
-        index(
-            &["logs-ti_*.*-*"],
-            &[DELETE_INDEX, "read", "view_index_metadata"],
-        ),
+        index(&["logs-ti_*.*-*"], &[DELETE_INDEX, "read", "view_index_metadata"]),
         index(
             &["kibana_sample_data_*"],
-            &[
-                "create_index",
-                "delete_index",
-                "read",
-                "index",
-                "view_index_metadata",
-                ALIASES,
-                UPDATE_SETTINGS,
-            ],
+            &["create_index", "delete_index", "read", "index", "view_index_metadata", ALIASES, UPDATE_SETTINGS],
         ),
         index(
-            &[
-                "logs-cloud_security_posture.findings-*",
-                "logs-cloud_security_posture.vulnerabilities-*",
-            ],
+            &["logs-cloud_security_posture.findings-*", "logs-cloud_security_posture.vulnerabilities-*"],
             &["read", "view_index_metadata"],
         ),
         index(
@@ -248,26 +170,11 @@ fn security_solution_indices() -> Vec<IndicesPrivileges> {
                 "logs-cloud_security_posture.findings_latest-default*",
                 "logs-cloud_security_posture.vulnerabilities_latest-default*",
             ],
-            &[
-                "create_index",
-                "read",
-                "index",
-                "delete",
-                ALIASES,
-                UPDATE_SETTINGS,
-            ],
+            &["create_index", "read", "index", "delete", ALIASES, UPDATE_SETTINGS],
         ),
         index(
             &["logs-cloud_security_posture.scores-default*"],
-            &[
-                "create_index",
-                "read",
-                "index",
-                "delete",
-                ALIASES,
-                UPDATE_SETTINGS,
-                AUTO_PUT_MAPPING,
-            ],
+            &["create_index", "read", "index", "delete", ALIASES, UPDATE_SETTINGS, AUTO_PUT_MAPPING],
         ),
         index(
             &[
@@ -289,38 +196,18 @@ fn security_solution_indices() -> Vec<IndicesPrivileges> {
             &["read", "view_index_metadata"],
         ),
         index(
-            &[
-                "security_solution-*.vulnerability_latest",
-                "security_solution-*.misconfiguration_latest",
-            ],
+            &["security_solution-*.vulnerability_latest", "security_solution-*.misconfiguration_latest"],
             &["manage", "read", ALIASES, UPDATE_SETTINGS],
         ),
         index(
-            &[
-                "security_solution-*.vulnerability_latest-*",
-                "security_solution-*.misconfiguration_latest-*",
-            ],
-            &[
-                "create_index",
-                "index",
-                "manage",
-                "read",
-                "delete",
-                ALIASES,
-                UPDATE_SETTINGS,
-            ],
+            &["security_solution-*.vulnerability_latest-*", "security_solution-*.misconfiguration_latest-*"],
+            &["create_index", "index", "manage", "read", "delete", ALIASES, UPDATE_SETTINGS],
         ),
         index(&["risk-score.risk-*"], &["all"]),
         index(&[".entity_analytics.*"], &["all"]),
-        index(
-            &[".asset-criticality.asset-criticality-*"],
-            &["create_index", "manage", "read", "write"],
-        ),
+        index(&[".asset-criticality.asset-criticality-*"], &["create_index", "manage", "read", "write"]),
         index(&[".entities.v1.latest.security*"], &["read"]),
-        index(
-            &["logs-cloud_defend.*", "metrics-cloud_defend.*"],
-            &["read", "view_index_metadata"],
-        ),
+        index(&["logs-cloud_defend.*", "metrics-cloud_defend.*"], &["read", "view_index_metadata"]),
         index(&[".slo-observability.*"], &["all"]),
         index(&[".logs-endpoint.heartbeat-*"], &["read", "create_index"]),
         index(
@@ -349,17 +236,8 @@ pub(crate) fn kibana_system() -> RoleDescriptor {
         index(&[".monitoring-*"], read_cross_cluster),
         index(&[".management-beats"], &["create_index", "read", "write"]),
         index(&[".ml-anomalies*", ".ml-stats-*"], &["read"]),
-        index(
-            &[".ml-annotations*", ".ml-notifications*"],
-            &["read", "write"],
-        ),
-        index(
-            &[
-                ".reindexed-v8-ml-annotations*",
-                ".reindexed-v8-ml-notifications*",
-            ],
-            &["read", "write"],
-        ),
+        index(&[".ml-annotations*", ".ml-notifications*"], &["read", "write"]),
+        index(&[".reindexed-v8-ml-annotations*", ".reindexed-v8-ml-notifications*"], &["read", "write"]),
         restricted_index(&[".apm-agent-configuration"], &["all"]),
         restricted_index(&[".apm-custom-link"], &["all"]),
         restricted_index(&[".apm-source-map"], &["all"]),
@@ -370,10 +248,7 @@ pub(crate) fn kibana_system() -> RoleDescriptor {
         index(&["traces-apm-*"], read_cross_cluster),
         index(&["metrics-logstash.*"], &["read"]),
         index(&["*"], &["view_index_metadata", "monitor"]),
-        index(
-            &[".logs-endpoint.diagnostic.collection-*"],
-            &["read", "create_index"],
-        ),
+        index(&[".logs-endpoint.diagnostic.collection-*"], &["read", "create_index"]),
     ];
     indices.extend(fleet_indices());
     indices.extend(security_solution_indices());
@@ -387,7 +262,10 @@ pub(crate) fn kibana_system() -> RoleDescriptor {
             .iter()
             .map(|pattern| remote_read(pattern))
             .collect(),
-        remote_cluster: vec![RemoteClusterPrivileges { privileges: strings(&["monitor_stats"]), clusters: strings(&["*"]) }],
+        remote_cluster: vec![RemoteClusterPrivileges {
+            privileges: strings(&["monitor_stats"]),
+            clusters: strings(&["*"]),
+        }],
         ..reserved(
             CLUSTER,
             indices,

@@ -27,13 +27,7 @@ fn expected_roles_exist_and_are_reserved() {
     let mut sorted = names.clone();
     sorted.sort_unstable();
     assert_eq!(names, sorted);
-    assert_eq!(
-        builtin_role("kibana_user")
-            .unwrap()
-            .metadata
-            .get("_deprecated"),
-        Some(&json!(true))
-    );
+    assert_eq!(builtin_role("kibana_user").unwrap().metadata.get("_deprecated"), Some(&json!(true)));
 }
 
 #[test]
@@ -60,9 +54,7 @@ fn kibana_system_json() {
     );
     let cluster: Vec<String> = serde_json::from_value(rendered["cluster"].clone()).unwrap();
     assert!(cluster.contains(&"cluster:admin/xpack/security/profile/activate".to_string()));
-    assert!(!cluster
-        .iter()
-        .any(|privilege| privilege.ends_with("set_enabled")));
+    assert!(!cluster.iter().any(|privilege| privilege.ends_with("set_enabled")));
     let keys: Vec<&String> = rendered.as_object().unwrap().keys().collect();
     assert_eq!(
         keys,

@@ -14,18 +14,9 @@ use crate::authz::privilege::{cluster_privileges_granting, is_cluster_action};
 /// Builds the 403 reason for `username` denied `action`. `roles` are the user's roles (assigned
 /// or effective: the ones listed in `missing_roles`, assigned but not found, are left out of the
 /// effective roles and listed in the `were not found` suffix).
-pub(crate) fn unauthorized_message(
-    action: &str,
-    username: &str,
-    roles: &[String],
-    missing_roles: &[String],
-) -> String {
+pub(crate) fn unauthorized_message(action: &str, username: &str, roles: &[String], missing_roles: &[String]) -> String {
     let missing: BTreeSet<&str> = missing_roles.iter().map(String::as_str).collect();
-    let effective: BTreeSet<&str> = roles
-        .iter()
-        .map(String::as_str)
-        .filter(|role| !missing.contains(role))
-        .collect();
+    let effective: BTreeSet<&str> = roles.iter().map(String::as_str).filter(|role| !missing.contains(role)).collect();
     let mut message = format!(
         "action [{action}] is unauthorized for user [{username}] with effective roles [{}]",
         effective.into_iter().collect::<Vec<_>>().join(",")
@@ -39,18 +30,12 @@ pub(crate) fn unauthorized_message(
     if is_cluster_action(action) {
         let granting = cluster_privileges_granting(action);
         if !granting.is_empty() {
-            message.push_str(&format!(
-                ", this action is granted by the cluster privileges [{}]",
-                granting.join(",")
-            ));
+            message.push_str(&format!(", this action is granted by the cluster privileges [{}]", granting.join(",")));
         }
     } else if is_index_action(action) {
         let granting = index_privileges_granting(action);
         if !granting.is_empty() {
-            message.push_str(&format!(
-                ", this action is granted by the index privileges [{}]",
-                granting.join(",")
-            ));
+            message.push_str(&format!(", this action is granted by the index privileges [{}]", granting.join(",")));
         }
     }
     message

@@ -63,10 +63,7 @@ impl PrivilegesToCheck {
 }
 
 /// Parses a `privileges` object with Elasticsearch's rules and messages.
-pub(crate) fn parse_privileges_to_check(
-    body: &Value,
-    parser_name: &str,
-) -> Result<PrivilegesToCheck, EsError> {
+pub(crate) fn parse_privileges_to_check(body: &Value, parser_name: &str) -> Result<PrivilegesToCheck, EsError> {
     let Value::Object(fields) = body else {
         return Err(EsError::parse(format!(
             "failed to parse privileges check [{parser_name}]. expected an object but found [{}] instead",
@@ -80,9 +77,7 @@ pub(crate) fn parse_privileges_to_check(
         match field.as_str() {
             "index" => index = Some(parse_indices(parser_name, field, value)?),
             "cluster" => cluster = role_string_array(parser_name, field, value, true)?,
-            "application" | "applications" => {
-                application = Some(parse_applications(parser_name, field, value)?)
-            }
+            "application" | "applications" => application = Some(parse_applications(parser_name, field, value)?),
             _ => {
                 return Err(EsError::parse(format!(
                     "failed to parse privileges check [{parser_name}]. unexpected field [{field}]"
@@ -97,14 +92,10 @@ pub(crate) fn parse_privileges_to_check(
     }
     let index = index.unwrap_or_default();
     if index.iter().any(|entry| entry.uses_field_level_security()) {
-        return Err(EsError::parse(
-            "Field [field_security] is not supported in a has_privileges request",
-        ));
+        return Err(EsError::parse("Field [field_security] is not supported in a has_privileges request"));
     }
     if index.iter().any(|entry| entry.query.is_some()) {
-        return Err(EsError::parse(
-            "Field [query] is not supported in a has_privileges request",
-        ));
+        return Err(EsError::parse("Field [query] is not supported in a has_privileges request"));
     }
     Ok(PrivilegesToCheck {
         cluster: cluster.unwrap_or_default(),
@@ -165,11 +156,11 @@ mod tests {
             assert_eq!(error.error_type, "parse_exception");
             assert_eq!(error.reason, reason);
         }
-        let star_grant = json!({"index": [{"names": ["a"], "privileges": ["read"], "field_security": {"grant": ["*"]}}]});
+        let star_grant =
+            json!({"index": [{"names": ["a"], "privileges": ["read"], "field_security": {"grant": ["*"]}}]});
         assert!(parse_privileges_to_check(&star_grant, PROFILE).is_ok());
         let username_named =
-            parse_privileges_to_check(&json!({"index": [{"privileges": ["read"]}]}), "joe")
-                .unwrap_err();
+            parse_privileges_to_check(&json!({"index": [{"privileges": ["read"]}]}), "joe").unwrap_err();
         assert_eq!(
             username_named.reason,
             "failed to parse indices privileges for role [joe]. missing required [names] field"
@@ -179,10 +170,7 @@ mod tests {
     #[test]
     fn validation_messages() {
         let empty = PrivilegesToCheck::default();
-        assert_eq!(
-            empty.validate().unwrap_err().reason,
-            "Validation Failed: 1: must specify at least one privilege;"
-        );
+        assert_eq!(empty.validate().unwrap_err().reason, "Validation Failed: 1: must specify at least one privilege;");
         let wildcard = PrivilegesToCheck {
             application: vec![ApplicationPrivileges::new("kibana-*", &["read"], &["*"])],
             ..PrivilegesToCheck::default()

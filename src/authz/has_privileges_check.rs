@@ -47,23 +47,14 @@ struct JavaMap {
 
 impl JavaMap {
     fn put(&mut self, key: &str, value: bool) {
-        match self
-            .entries
-            .iter_mut()
-            .find(|(existing, _)| existing == key)
-        {
+        match self.entries.iter_mut().find(|(existing, _)| existing == key) {
             Some(entry) => entry.1 = value,
             None => self.entries.push((key.to_string(), value)),
         }
     }
 
     fn into_ordered(self) -> Vec<(String, bool)> {
-        java_hash_order(
-            self.entries
-                .into_iter()
-                .map(|(key, value)| (java_string_hash(&key), (key, value)))
-                .collect(),
-        )
+        java_hash_order(self.entries.into_iter().map(|(key, value)| (java_string_hash(&key), (key, value))).collect())
     }
 }
 
@@ -75,29 +66,20 @@ struct ResourceMap {
 
 impl ResourceMap {
     fn add(&mut self, resource: &str, privilege: &str, granted: bool) {
-        self.resources
-            .entry(resource.to_string())
-            .or_default()
-            .put(privilege, granted);
+        self.resources.entry(resource.to_string()).or_default().put(privilege, granted);
     }
 
     fn build(self) -> Vec<ResourcePrivileges> {
         self.resources
             .into_iter()
-            .map(|(resource, privileges)| ResourcePrivileges {
-                resource,
-                privileges: privileges.into_ordered(),
-            })
+            .map(|(resource, privileges)| ResourcePrivileges { resource, privileges: privileges.into_ordered() })
             .collect()
     }
 }
 
 fn unique(values: &[String]) -> Vec<&String> {
     let mut seen = BTreeSet::new();
-    values
-        .iter()
-        .filter(|value| seen.insert(value.as_str()))
-        .collect()
+    values.iter().filter(|value| seen.insert(value.as_str())).collect()
 }
 
 fn compile_pattern(pattern: &str) -> Result<Arc<PatternSet>, EsError> {
@@ -117,10 +99,9 @@ impl Permissions {
         for name in &request.cluster {
             let requested = resolve_cluster_privilege(name)?;
             let granted = match &requested.grant {
-                ClusterGrant::Actions(language) => self
-                    .cluster_actions
-                    .as_ref()
-                    .is_some_and(|mine| language.is_subset_of(mine)),
+                ClusterGrant::Actions(language) => {
+                    self.cluster_actions.as_ref().is_some_and(|mine| language.is_subset_of(mine))
+                }
                 ClusterGrant::ManageOwnApiKey => self.manage_own_api_key,
             };
             all_granted &= granted;
@@ -128,12 +109,8 @@ impl Permissions {
         }
         let mut index = ResourceMap::default();
         for entry in &request.index {
-            all_granted &= self.check_index_entry(
-                &entry.names,
-                entry.allow_restricted_indices,
-                &entry.privileges,
-                &mut index,
-            )?;
+            all_granted &=
+                self.check_index_entry(&entry.names, entry.allow_restricted_indices, &entry.privileges, &mut index)?;
         }
         let permission = build_application_permission(&self.applications, application_definitions);
         let mut applications: Vec<(String, Vec<ResourcePrivileges>)> = Vec::new();
@@ -145,23 +122,15 @@ impl Permissions {
         }
         for application in application_names {
             let mut resources = ResourceMap::default();
-            for entry in request
-                .application
-                .iter()
-                .filter(|entry| &entry.application == application)
-            {
+            for entry in request.application.iter().filter(|entry| &entry.application == application) {
                 for resource in unique(&entry.resources) {
                     let resource_pattern = compile_pattern(resource)?;
                     for name in unique(&entry.privileges) {
                         let names = BTreeSet::from([name.clone()]);
-                        let requested = resolve_application_privileges(
-                            application,
-                            &names,
-                            application_definitions,
-                        );
-                        let granted = requested.iter().all(|privilege| {
-                            permission_grants(&permission, privilege, &resource_pattern)
-                        });
+                        let requested = resolve_application_privileges(application, &names, application_definitions);
+                        let granted = requested
+                            .iter()
+                            .all(|privilege| permission_grants(&permission, privilege, &resource_pattern));
                         all_granted &= granted;
                         resources.add(resource, name, granted);
                     }
@@ -170,10 +139,7 @@ impl Permissions {
             applications.push((application.clone(), resources.build()));
         }
         let application = java_hash_order(
-            applications
-                .into_iter()
-                .map(|(name, resources)| (java_string_hash(&name), (name, resources)))
-                .collect(),
+            applications.into_iter().map(|(name, resources)| (java_string_hash(&name), (name, resources))).collect(),
         );
         Ok(PrivilegesCheckResult {
             has_all_requested: all_granted,
@@ -194,9 +160,8 @@ impl Permissions {
         let mut all_granted = true;
         for pattern in unique(patterns) {
             let mut checked = Language::of_set(compile_pattern(pattern)?);
-            let concrete_restricted = !pattern.contains('*')
-                && !is_lucene_regex(pattern)
-                && RESTRICTED_INDICES.matches(pattern);
+            let concrete_restricted =
+                !pattern.contains('*') && !is_lucene_regex(pattern) && RESTRICTED_INDICES.matches(pattern);
             if !allow_restricted_indices && !concrete_restricted {
                 checked = checked.minus(&RESTRICTED_INDICES);
             }
@@ -218,9 +183,7 @@ impl Permissions {
             }
             for privilege in unique(privileges) {
                 let requested = resolve_index_privilege(privilege)?;
-                let granted = allowed
-                    .as_ref()
-                    .is_some_and(|union| requested.actions.is_subset_of(union));
+                let granted = allowed.as_ref().is_some_and(|union| requested.actions.is_subset_of(union));
                 all_granted &= granted;
                 results.add(pattern, privilege, granted);
             }
@@ -232,11 +195,8 @@ impl Permissions {
 fn resources_json(resources: &[ResourcePrivileges]) -> Value {
     let mut object = Map::new();
     for resource in resources {
-        let privileges: Map<String, Value> = resource
-            .privileges
-            .iter()
-            .map(|(name, granted)| (name.clone(), Value::Bool(*granted)))
-            .collect();
+        let privileges: Map<String, Value> =
+            resource.privileges.iter().map(|(name, granted)| (name.clone(), Value::Bool(*granted))).collect();
         object.insert(resource.resource.clone(), Value::Object(privileges));
     }
     Value::Object(object)
@@ -247,22 +207,13 @@ impl PrivilegesCheckResult {
     pub(crate) fn to_json(&self, username: &str) -> Value {
         let mut object = Map::new();
         object.insert("username".into(), Value::String(username.to_string()));
-        object.insert(
-            "has_all_requested".into(),
-            Value::Bool(self.has_all_requested),
-        );
-        let cluster: Map<String, Value> = self
-            .cluster
-            .iter()
-            .map(|(name, granted)| (name.clone(), Value::Bool(*granted)))
-            .collect();
+        object.insert("has_all_requested".into(), Value::Bool(self.has_all_requested));
+        let cluster: Map<String, Value> =
+            self.cluster.iter().map(|(name, granted)| (name.clone(), Value::Bool(*granted))).collect();
         object.insert("cluster".into(), Value::Object(cluster));
         object.insert("index".into(), resources_json(&self.index));
-        let applications: Map<String, Value> = self
-            .application
-            .iter()
-            .map(|(name, resources)| (name.clone(), resources_json(resources)))
-            .collect();
+        let applications: Map<String, Value> =
+            self.application.iter().map(|(name, resources)| (name.clone(), resources_json(resources))).collect();
         object.insert("application".into(), Value::Object(applications));
         Value::Object(object)
     }

@@ -41,23 +41,11 @@ const MANAGE: &[&str] = &[
 
 /// `(name, action patterns, selector)`; failure-store privileges first, as Elasticsearch keeps them.
 const DEFINITIONS: &[(&str, &[&str], Selector)] = &[
-    (
-        "read_failure_store",
-        &["indices:data/read/*", RESOLVE_INDEX],
-        Selector::Failures,
-    ),
+    ("read_failure_store", &["indices:data/read/*", RESOLVE_INDEX], Selector::Failures),
     ("manage_failure_store", MANAGE, Selector::Failures),
     ("none", &[], Selector::Data),
-    (
-        "all",
-        &["indices:*", "internal:transport/proxy/indices:*"],
-        Selector::All,
-    ),
-    (
-        "read",
-        &["indices:data/read/*", RESOLVE_INDEX, RESOLVE_CLUSTER],
-        Selector::Data,
-    ),
+    ("all", &["indices:*", "internal:transport/proxy/indices:*"], Selector::All),
+    ("read", &["indices:data/read/*", RESOLVE_INDEX, RESOLVE_CLUSTER], Selector::Data),
     (
         "read_cross_cluster",
         &[
@@ -72,11 +60,7 @@ const DEFINITIONS: &[(&str, &[&str], Selector)] = &[
     ),
     (
         "create",
-        &[
-            "indices:data/write/index*",
-            "indices:data/write/bulk*",
-            "indices:data/write/simulate/bulk*",
-        ],
+        &["indices:data/write/index*", "indices:data/write/bulk*", "indices:data/write/simulate/bulk*"],
         Selector::Data,
     ),
     (
@@ -89,16 +73,8 @@ const DEFINITIONS: &[(&str, &[&str], Selector)] = &[
         ],
         Selector::Data,
     ),
-    (
-        "delete",
-        &["indices:data/write/delete*", "indices:data/write/bulk*"],
-        Selector::Data,
-    ),
-    (
-        "write",
-        &["indices:data/write/*", AUTO_PUT_MAPPING],
-        Selector::Data,
-    ),
+    ("delete", &["indices:data/write/delete*", "indices:data/write/bulk*"], Selector::Data),
+    ("write", &["indices:data/write/*", AUTO_PUT_MAPPING], Selector::Data),
     (
         "create_doc",
         &[
@@ -112,20 +88,8 @@ const DEFINITIONS: &[(&str, &[&str], Selector)] = &[
     ),
     ("monitor", &["indices:monitor/*"], Selector::Data),
     ("manage", MANAGE, Selector::DataAndFailures),
-    (
-        "delete_index",
-        &["indices:admin/delete", "indices:admin/data_stream/delete"],
-        Selector::Data,
-    ),
-    (
-        "create_index",
-        &[
-            "indices:admin/create",
-            AUTO_CREATE,
-            "indices:admin/data_stream/create",
-        ],
-        Selector::Data,
-    ),
+    ("delete_index", &["indices:admin/delete", "indices:admin/data_stream/delete"], Selector::Data),
+    ("create_index", &["indices:admin/create", AUTO_CREATE, "indices:admin/data_stream/create"], Selector::Data),
     (
         "view_index_metadata",
         &[
@@ -162,32 +126,15 @@ const DEFINITIONS: &[(&str, &[&str], Selector)] = &[
         ],
         Selector::Data,
     ),
-    (
-        "manage_leader_index",
-        &["indices:admin/xpack/ccr/forget_follower*"],
-        Selector::Data,
-    ),
+    ("manage_leader_index", &["indices:admin/xpack/ccr/forget_follower*"], Selector::Data),
     ("manage_ilm", &["indices:admin/ilm/*"], Selector::Data),
-    (
-        "manage_data_stream_lifecycle",
-        &["indices:admin/data_stream/lifecycle/*"],
-        Selector::DataAndFailures,
-    ),
+    ("manage_data_stream_lifecycle", &["indices:admin/data_stream/lifecycle/*"], Selector::DataAndFailures),
     (
         "maintenance",
-        &[
-            "indices:admin/refresh*",
-            "indices:admin/flush*",
-            "indices:admin/synced_flush",
-            "indices:admin/forcemerge*",
-        ],
+        &["indices:admin/refresh*", "indices:admin/flush*", "indices:admin/synced_flush", "indices:admin/forcemerge*"],
         Selector::Data,
     ),
-    (
-        "auto_configure",
-        &[AUTO_PUT_MAPPING, AUTO_CREATE],
-        Selector::Data,
-    ),
+    ("auto_configure", &[AUTO_PUT_MAPPING, AUTO_CREATE], Selector::Data),
     (
         "cross_cluster_replication",
         &[
@@ -237,9 +184,8 @@ static NAMED: LazyLock<Vec<NamedIndexPrivilege>> = LazyLock::new(|| {
             selector: *selector,
         })
         .collect();
-    let (failures, others): (Vec<_>, Vec<_>) = compiled
-        .into_iter()
-        .partition(|privilege| privilege.selector == Selector::Failures);
+    let (failures, others): (Vec<_>, Vec<_>) =
+        compiled.into_iter().partition(|privilege| privilege.selector == Selector::Failures);
     let mut ordered = sort_by_access_level(failures);
     ordered.extend(sort_by_access_level(others));
     ordered
@@ -254,28 +200,19 @@ fn sort_by_access_level(privileges: Vec<NamedIndexPrivilege>) -> Vec<NamedIndexP
             privileges
                 .iter()
                 .enumerate()
-                .filter(|(other_index, other)| {
-                    *other_index != index && privilege.actions.is_subset_of(&other.actions)
-                })
+                .filter(|(other_index, other)| *other_index != index && privilege.actions.is_subset_of(&other.actions))
                 .count()
         })
         .collect();
-    let mut ordered: Vec<(usize, NamedIndexPrivilege)> =
-        counts.into_iter().zip(privileges).collect();
+    let mut ordered: Vec<(usize, NamedIndexPrivilege)> = counts.into_iter().zip(privileges).collect();
     ordered.sort_by(|(left_count, left), (right_count, right)| {
-        right_count
-            .cmp(left_count)
-            .then_with(|| left.name.cmp(right.name))
+        right_count.cmp(left_count).then_with(|| left.name.cmp(right.name))
     });
-    ordered
-        .into_iter()
-        .map(|(_, privilege)| privilege)
-        .collect()
+    ordered.into_iter().map(|(_, privilege)| privilege).collect()
 }
 
 static ACTION_MATCHER: LazyLock<Language> = LazyLock::new(|| {
-    Language::of_patterns(&["indices:*", "internal:transport/proxy/indices:*"])
-        .expect("valid patterns")
+    Language::of_patterns(&["indices:*", "internal:transport/proxy/indices:*"]).expect("valid patterns")
 });
 
 /// Returns whether `name` is a raw index action (or action pattern).
@@ -308,13 +245,8 @@ pub(crate) fn resolve_index_privilege(name: &str) -> Result<IndexPrivilege, EsEr
 /// Resolves a set of names, split by selector like `IndexPrivilege.resolveBySelectorAccess`:
 /// data-selector names and raw actions, then data-and-failures names, then failures-only names;
 /// with `all` among them, everything is one privilege granting every selector.
-pub(crate) fn resolve_by_selector<S: AsRef<str>>(
-    names: &[S],
-) -> Result<Vec<IndexPrivilege>, EsError> {
-    let lowercase: BTreeSet<String> = names
-        .iter()
-        .map(|name| name.as_ref().to_lowercase())
-        .collect();
+pub(crate) fn resolve_by_selector<S: AsRef<str>>(names: &[S]) -> Result<Vec<IndexPrivilege>, EsError> {
+    let lowercase: BTreeSet<String> = names.iter().map(|name| name.as_ref().to_lowercase()).collect();
     if lowercase.is_empty() {
         return Ok(vec![IndexPrivilege {
             names: BTreeSet::from(["none".to_string()]),
@@ -329,8 +261,7 @@ pub(crate) fn resolve_by_selector<S: AsRef<str>>(
             let pattern = format!("{name}*");
             (
                 Selector::Data,
-                Language::of_patterns(&[pattern])
-                    .map_err(|error| EsError::illegal_argument(error.to_string()))?,
+                Language::of_patterns(&[pattern]).map_err(|error| EsError::illegal_argument(error.to_string()))?,
             )
         } else {
             let named = NAMED
@@ -339,15 +270,8 @@ pub(crate) fn resolve_by_selector<S: AsRef<str>>(
                 .ok_or_else(|| EsError::illegal_argument(unknown_index_privilege_message(name)))?;
             (named.selector, named.actions.clone())
         };
-        let selector = if contains_all {
-            Selector::All
-        } else {
-            selector
-        };
-        match groups
-            .iter_mut()
-            .find(|(group_selector, _, _)| *group_selector == selector)
-        {
+        let selector = if contains_all { Selector::All } else { selector };
+        match groups.iter_mut().find(|(group_selector, _, _)| *group_selector == selector) {
             Some((_, group_names, group_language)) => {
                 group_names.insert(name.clone());
                 *group_language = group_language.clone().union(&language);
@@ -356,14 +280,7 @@ pub(crate) fn resolve_by_selector<S: AsRef<str>>(
         }
     }
     groups.sort_by_key(|(selector, _, _)| *selector);
-    Ok(groups
-        .into_iter()
-        .map(|(selector, names, actions)| IndexPrivilege {
-            names,
-            actions,
-            selector,
-        })
-        .collect())
+    Ok(groups.into_iter().map(|(selector, names, actions)| IndexPrivilege { names, actions, selector }).collect())
 }
 
 /// Returns the data-selector privileges granting `action`, least privileged first (403 messages).
@@ -384,9 +301,7 @@ mod tests {
     }
 
     fn implies(granted: &str, requested: &str) -> bool {
-        privilege(requested)
-            .actions
-            .is_subset_of(&privilege(granted).actions)
+        privilege(requested).actions.is_subset_of(&privilege(granted).actions)
     }
 
     #[test]
@@ -417,26 +332,16 @@ mod tests {
             ("read", "none", true),
         ];
         for (granted, requested, expected) in table {
-            assert_eq!(
-                implies(granted, requested),
-                *expected,
-                "{granted} implies {requested}"
-            );
+            assert_eq!(implies(granted, requested), *expected, "{granted} implies {requested}");
         }
     }
 
     #[test]
     fn order_and_messages() {
         let names: Vec<&str> = index_privilege_names().collect();
-        assert_eq!(
-            &names[..3],
-            ["manage_failure_store", "read_failure_store", "none"]
-        );
+        assert_eq!(&names[..3], ["manage_failure_store", "read_failure_store", "none"]);
         assert_eq!(names.last(), Some(&"all"));
-        assert_eq!(
-            index_privileges_granting("indices:data/read/search"),
-            ["read", "all"]
-        );
+        assert_eq!(index_privileges_granting("indices:data/read/search"), ["read", "all"]);
         assert_eq!(
             index_privileges_granting("indices:data/write/index"),
             ["create_doc", "create", "index", "write", "all"]
@@ -456,21 +361,12 @@ mod tests {
     fn selector_split() {
         let split = resolve_by_selector(&["read", "read_failure_store", "manage"]).unwrap();
         let selectors: Vec<Selector> = split.iter().map(|privilege| privilege.selector).collect();
-        assert_eq!(
-            selectors,
-            [
-                Selector::Data,
-                Selector::DataAndFailures,
-                Selector::Failures
-            ]
-        );
+        assert_eq!(selectors, [Selector::Data, Selector::DataAndFailures, Selector::Failures]);
         let with_all = resolve_by_selector(&["all", "read_failure_store"]).unwrap();
         assert_eq!(with_all.len(), 1);
         assert_eq!(with_all[0].selector, Selector::All);
-        assert!(
-            resolve_by_selector(&["indices:data/read/search"]).unwrap()[0]
-                .actions
-                .matches("indices:data/read/search[phase/query]")
-        );
+        assert!(resolve_by_selector(&["indices:data/read/search"]).unwrap()[0]
+            .actions
+            .matches("indices:data/read/search[phase/query]"));
     }
 }

@@ -8,16 +8,12 @@
 
 /// Returns Java's `String.hashCode()` of `text` (UTF-16 code units, wrapping arithmetic).
 pub(crate) fn java_string_hash(text: &str) -> i32 {
-    text.encode_utf16().fold(0i32, |hash, unit| {
-        hash.wrapping_mul(31).wrapping_add(i32::from(unit))
-    })
+    text.encode_utf16().fold(0i32, |hash, unit| hash.wrapping_mul(31).wrapping_add(i32::from(unit)))
 }
 
 /// Returns Java's `Set.hashCode()` of a set of strings: the wrapping sum of the element hashes.
 pub(crate) fn java_set_hash<'a>(elements: impl IntoIterator<Item = &'a str>) -> i32 {
-    elements.into_iter().fold(0i32, |sum, element| {
-        sum.wrapping_add(java_string_hash(element))
-    })
+    elements.into_iter().fold(0i32, |sum, element| sum.wrapping_add(java_string_hash(element)))
 }
 
 /// Returns the table capacity of a default-constructed `HashMap` holding `entry_count` entries
@@ -61,10 +57,7 @@ where
             unique.push(text);
         }
     }
-    let entries = unique
-        .into_iter()
-        .map(|text| (java_string_hash(&text), text))
-        .collect();
+    let entries = unique.into_iter().map(|text| (java_string_hash(&text), text)).collect();
     java_hash_order(entries)
 }
 
@@ -79,16 +72,13 @@ mod tests {
         assert_eq!(java_string_hash("a"), 97);
         assert_eq!(java_string_hash("read"), 3_496_342);
         assert_eq!(java_string_hash("hello world"), 1_794_106_052);
-        assert_eq!(
-            java_string_hash("cluster:admin/xpack/security/profile/activate"),
-            {
-                let mut hash = 0i32;
-                for byte in "cluster:admin/xpack/security/profile/activate".bytes() {
-                    hash = hash.wrapping_mul(31).wrapping_add(i32::from(byte));
-                }
-                hash
+        assert_eq!(java_string_hash("cluster:admin/xpack/security/profile/activate"), {
+            let mut hash = 0i32;
+            for byte in "cluster:admin/xpack/security/profile/activate".bytes() {
+                hash = hash.wrapping_mul(31).wrapping_add(i32::from(byte));
             }
-        );
+            hash
+        });
     }
 
     #[test]
@@ -96,10 +86,7 @@ mod tests {
         // "read" hashes to 3496342, bucket 3496342 ^ (3496342 >>> 16) & 15.
         let ordered = java_hash_set_order(["write", "read", "all", "read"]);
         assert_eq!(ordered.len(), 3);
-        let mut buckets: Vec<usize> = ordered
-            .iter()
-            .map(|text| bucket_index(java_string_hash(text), 16))
-            .collect();
+        let mut buckets: Vec<usize> = ordered.iter().map(|text| bucket_index(java_string_hash(text), 16)).collect();
         let sorted = {
             let mut copy = buckets.clone();
             copy.sort();

@@ -31,18 +31,12 @@ impl Language {
     }
 
     fn of_terms(terms: Vec<Term>) -> Language {
-        Language {
-            terms,
-            compiled: OnceLock::new(),
-        }
+        Language { terms, compiled: OnceLock::new() }
     }
 
     /// Returns the language of a compiled pattern set.
     pub(crate) fn of_set(set: Arc<PatternSet>) -> Language {
-        Language::of_terms(vec![Term {
-            include: set,
-            excludes: Vec::new(),
-        }])
+        Language::of_terms(vec![Term { include: set, excludes: Vec::new() }])
     }
 
     /// Compiles the union of `patterns` (through the pattern cache).
@@ -51,10 +45,7 @@ impl Language {
     }
 
     /// Compiles `included ∖ excluded`.
-    pub(crate) fn of_patterns_minus<S: AsRef<str>>(
-        included: &[S],
-        excluded: &[S],
-    ) -> Result<Language, PatternError> {
+    pub(crate) fn of_patterns_minus<S: AsRef<str>>(included: &[S], excluded: &[S]) -> Result<Language, PatternError> {
         let language = Language::of_patterns(included)?;
         if excluded.is_empty() {
             return Ok(language);
@@ -80,10 +71,7 @@ impl Language {
 
     /// Returns the union of many languages.
     pub(crate) fn union_all<'a>(languages: impl IntoIterator<Item = &'a Language>) -> Language {
-        let terms = languages
-            .into_iter()
-            .flat_map(|language| language.terms.iter().cloned())
-            .collect();
+        let terms = languages.into_iter().flat_map(|language| language.terms.iter().cloned()).collect();
         Language::of_terms(terms)
     }
 
@@ -131,9 +119,9 @@ impl Language {
         if let Some(dfa) = self.dfa() {
             return dfa.matches(text);
         }
-        self.terms.iter().any(|term| {
-            term.include.matches(text) && !term.excludes.iter().any(|exclude| exclude.matches(text))
-        })
+        self.terms
+            .iter()
+            .any(|term| term.include.matches(text) && !term.excludes.iter().any(|exclude| exclude.matches(text)))
     }
 
     /// Returns whether every string of `self` belongs to `other` (too complex ⇒ false).
@@ -175,10 +163,7 @@ mod tests {
 
     #[test]
     fn manage_excludes_security() {
-        let manage = language(
-            &["cluster:*", "indices:admin/template/*"],
-            &["cluster:admin/xpack/security/*"],
-        );
+        let manage = language(&["cluster:*", "indices:admin/template/*"], &["cluster:admin/xpack/security/*"]);
         assert!(manage.matches("cluster:monitor/health"));
         assert!(!manage.matches("cluster:admin/xpack/security/profile/activate"));
         let profile = language(&["cluster:admin/xpack/security/profile/*"], &[]);

@@ -39,8 +39,7 @@ pub(crate) use builtin::{builtin_role, builtin_role_names, is_builtin_role};
 pub(crate) use denial::unauthorized_message;
 #[allow(unused_imports)]
 pub(crate) use has_privileges::{
-    parse_privileges_to_check, ApplicationResourcePrivileges, IndexPrivilegesToCheck,
-    PrivilegesToCheck,
+    parse_privileges_to_check, ApplicationResourcePrivileges, IndexPrivilegesToCheck, PrivilegesToCheck,
 };
 #[allow(unused_imports)]
 pub(crate) use has_privileges_check::{PrivilegesCheckResult, ResourcePrivileges};
@@ -50,8 +49,7 @@ pub(crate) use permissions::Permissions;
 pub(crate) use privilege::{cluster_privileges_granting, is_cluster_action};
 #[allow(unused_imports)]
 pub(crate) use role::{
-    ApplicationPrivileges, ConfigurableClusterPrivileges, FieldSecurity, IndicesPrivileges,
-    RoleDescriptor,
+    ApplicationPrivileges, ConfigurableClusterPrivileges, FieldSecurity, IndicesPrivileges, RoleDescriptor,
 };
 
 /// The has-privileges result under the name the API layer uses.

@@ -11,8 +11,7 @@ use crate::authz::language::Language;
 use crate::authz::pattern::PatternSet;
 use crate::authz::privilege::{resolve_cluster_privilege, ClusterGrant, ClusterPrivilege};
 use crate::authz::role::{
-    FieldSecurity, ManageRolesIndexGroup, RemoteClusterPrivileges, RemoteIndicesPrivileges,
-    RoleDescriptor,
+    FieldSecurity, ManageRolesIndexGroup, RemoteClusterPrivileges, RemoteIndicesPrivileges, RoleDescriptor,
 };
 
 /// System indices that index patterns only cover with `allow_restricted_indices: true`
@@ -41,9 +40,8 @@ pub(crate) const RESTRICTED_INDEX_PATTERNS: &[&str] = &[
     ".enrich-*",
 ];
 
-pub(crate) static RESTRICTED_INDICES: LazyLock<Arc<PatternSet>> = LazyLock::new(|| {
-    Arc::new(PatternSet::compile(RESTRICTED_INDEX_PATTERNS).expect("valid patterns"))
-});
+pub(crate) static RESTRICTED_INDICES: LazyLock<Arc<PatternSet>> =
+    LazyLock::new(|| Arc::new(PatternSet::compile(RESTRICTED_INDEX_PATTERNS).expect("valid patterns")));
 
 /// One configurable (`global`) privilege held by the roles.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -114,10 +112,7 @@ struct MergedIndices {
 impl Permissions {
     /// Builds the permissions of `roles` (unknown privilege names are ignored).
     pub(crate) fn from_roles(roles: &[&RoleDescriptor]) -> Permissions {
-        let mut permissions = Permissions {
-            role_count: roles.len(),
-            ..Permissions::default()
-        };
+        let mut permissions = Permissions { role_count: roles.len(), ..Permissions::default() };
         let mut actions: Vec<Language> = Vec::new();
         let mut unrestricted: Vec<MergedIndices> = Vec::new();
         let mut restricted: Vec<MergedIndices> = Vec::new();
@@ -139,17 +134,10 @@ impl Permissions {
                 }
             }
             let explicit_denial = role.indices.len() == 1
-                && role.indices[0]
-                    .privileges
-                    .first()
-                    .is_some_and(|privilege| privilege.eq_ignore_ascii_case("none"));
+                && role.indices[0].privileges.first().is_some_and(|privilege| privilege.eq_ignore_ascii_case("none"));
             if !explicit_denial {
                 for entry in &role.indices {
-                    let target = if entry.allow_restricted_indices {
-                        &mut restricted
-                    } else {
-                        &mut unrestricted
-                    };
+                    let target = if entry.allow_restricted_indices { &mut restricted } else { &mut unrestricted };
                     collate(
                         target,
                         entry.names.clone(),
@@ -160,15 +148,9 @@ impl Permissions {
                 }
             }
             for entry in &role.applications {
-                permissions.add_application_entry(
-                    &entry.application,
-                    &entry.resources,
-                    &entry.privileges,
-                );
+                permissions.add_application_entry(&entry.application, &entry.resources, &entry.privileges);
             }
-            permissions
-                .remote_indices
-                .extend(role.remote_indices.iter().cloned());
+            permissions.remote_indices.extend(role.remote_indices.iter().cloned());
             for group in &role.remote_cluster {
                 if !permissions.remote_cluster.contains(group) {
                     permissions.remote_cluster.push(group.clone());
@@ -180,10 +162,7 @@ impl Permissions {
         }
         for (merged, allow_restricted) in [(unrestricted, false), (restricted, true)] {
             let ordered = java_hash_order(
-                merged
-                    .into_iter()
-                    .map(|group| (java_set_hash(group.key.iter().map(String::as_str)), group))
-                    .collect(),
+                merged.into_iter().map(|group| (java_set_hash(group.key.iter().map(String::as_str)), group)).collect(),
             );
             for group in ordered {
                 permissions.add_index_groups(group, allow_restricted);
@@ -198,18 +177,9 @@ impl Permissions {
 
     fn collect_configurable(&mut self, role: &RoleDescriptor) {
         let candidates = [
-            role.global
-                .manage_applications
-                .clone()
-                .map(ConfigurablePrivilege::ManageApplications),
-            role.global
-                .write_profile_applications
-                .clone()
-                .map(ConfigurablePrivilege::WriteProfile),
-            role.global
-                .manage_roles
-                .clone()
-                .map(ConfigurablePrivilege::ManageRoles),
+            role.global.manage_applications.clone().map(ConfigurablePrivilege::ManageApplications),
+            role.global.write_profile_applications.clone().map(ConfigurablePrivilege::WriteProfile),
+            role.global.manage_roles.clone().map(ConfigurablePrivilege::ManageRoles),
         ];
         for privilege in candidates.into_iter().flatten() {
             if !self.configurable.contains(&privilege) {
@@ -218,16 +188,10 @@ impl Permissions {
         }
     }
 
-    fn add_application_entry(
-        &mut self,
-        application: &str,
-        resources: &[String],
-        privileges: &[String],
-    ) {
+    fn add_application_entry(&mut self, application: &str, resources: &[String], privileges: &[String]) {
         let resource_set: BTreeSet<&String> = resources.iter().collect();
         let existing = self.applications.iter_mut().find(|entry| {
-            entry.application == application
-                && entry.resources.iter().collect::<BTreeSet<_>>() == resource_set
+            entry.application == application && entry.resources.iter().collect::<BTreeSet<_>>() == resource_set
         });
         match existing {
             Some(entry) => entry.privileges.extend(privileges.iter().cloned()),
@@ -262,9 +226,7 @@ impl Permissions {
     /// Returns whether a request-independent cluster privilege grants `action`
     /// (`manage_own_api_key` is request-dependent; see [`Permissions::grants_own_api_key_action`]).
     pub(crate) fn grants_cluster_action(&self, action: &str) -> bool {
-        self.cluster_actions
-            .as_ref()
-            .is_some_and(|language| language.matches(action))
+        self.cluster_actions.as_ref().is_some_and(|language| language.matches(action))
     }
 
     /// Returns whether `manage_own_api_key` applies to `action` (for the caller's own keys).
@@ -303,9 +265,7 @@ impl Permissions {
 
     /// Returns whether the roles allow running as `username`.
     pub(crate) fn grants_run_as(&self, username: &str) -> bool {
-        self.run_as_matcher
-            .as_ref()
-            .is_some_and(|matcher| matcher.matches(username))
+        self.run_as_matcher.as_ref().is_some_and(|matcher| matcher.matches(username))
     }
 
     /// Returns whether the roles grant `action` on index `index_name` (data selector).
@@ -321,10 +281,7 @@ impl Permissions {
 fn index_unions(groups: &[IndexGroup]) -> Vec<IndexUnion> {
     let mut unions: Vec<IndexUnion> = Vec::new();
     for group in groups {
-        match unions
-            .iter_mut()
-            .find(|union| union.privilege_names == group.privilege.names)
-        {
+        match unions.iter_mut().find(|union| union.privilege_names == group.privilege.names) {
             Some(union) => union.indices = union.indices.clone().union(&group.index_language),
             None => unions.push(IndexUnion {
                 privilege_names: group.privilege.names.clone(),

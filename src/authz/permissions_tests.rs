@@ -30,12 +30,7 @@ fn cluster_action_grants() {
 fn kibana_system_profile_actions() {
     let kibana = builtin_role("kibana_system").unwrap();
     let permissions = Permissions::from_roles(&[kibana]);
-    for action in [
-        PROFILE_ACTIVATE,
-        PROFILE_GET,
-        PROFILE_SUGGEST,
-        PROFILE_HAS_PRIVILEGES,
-    ] {
+    for action in [PROFILE_ACTIVATE, PROFILE_GET, PROFILE_SUGGEST, PROFILE_HAS_PRIVILEGES] {
         assert!(permissions.grants_cluster_action(action), "{action}");
     }
     assert!(!permissions.grants_cluster_action(PROFILE_SET_ENABLED));
@@ -50,8 +45,7 @@ fn kibana_system_profile_actions() {
 #[test]
 fn profile_write_needs_one_privilege_covering_all_names() {
     let first = role(json!({"global": {"profile": {"write": {"applications": ["app1"]}}}}));
-    let second =
-        role(json!({"global": {"profile": {"write": {"applications": ["/app[0-9]/", "other*"]}}}}));
+    let second = role(json!({"global": {"profile": {"write": {"applications": ["/app[0-9]/", "other*"]}}}}));
     let permissions = Permissions::from_roles(&[&first, &second]);
     assert!(permissions.grants_profile_write(&["app1", "app2", "otherwise"]));
     let only_first = Permissions::from_roles(&[&first]);
@@ -85,22 +79,9 @@ fn user_privileges_shape() {
     }));
     let rendered = Permissions::from_roles(&[&first, &second]).user_privileges_json();
     let keys: Vec<&String> = rendered.as_object().unwrap().keys().collect();
-    assert_eq!(
-        keys,
-        ["cluster", "global", "indices", "applications", "run_as"]
-    );
-    assert_eq!(
-        rendered["cluster"],
-        json!([
-            "cluster:admin/xpack/security/profile/get",
-            "manage_security",
-            "monitor"
-        ])
-    );
-    assert_eq!(
-        rendered["global"],
-        json!([{"application": {"manage": {"applications": ["kibana-*"]}}}])
-    );
+    assert_eq!(keys, ["cluster", "global", "indices", "applications", "run_as"]);
+    assert_eq!(rendered["cluster"], json!(["cluster:admin/xpack/security/profile/get", "manage_security", "monitor"]));
+    assert_eq!(rendered["global"], json!([{"application": {"manage": {"applications": ["kibana-*"]}}}]));
     assert_eq!(
         rendered["indices"],
         json!([
@@ -148,10 +129,7 @@ fn superuser_privileges() {
             {"names": ["*"], "privileges": ["monitor", "read", "read_cross_cluster", "view_index_metadata"], "allow_restricted_indices": true}
         ])
     );
-    assert_eq!(
-        rendered["applications"],
-        json!([{"application": "*", "privileges": ["*"], "resources": ["*"]}])
-    );
+    assert_eq!(rendered["applications"], json!([{"application": "*", "privileges": ["*"], "resources": ["*"]}]));
     assert_eq!(rendered["run_as"], json!(["*"]));
     assert_eq!(
         rendered["remote_cluster"],

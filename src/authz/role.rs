@@ -14,14 +14,8 @@ pub(crate) struct FieldSecurity {
 impl FieldSecurity {
     /// Returns whether the entry restricts fields (a lone `*` grant does not, as in Elasticsearch).
     pub(crate) fn is_restricting(&self) -> bool {
-        let has_denied = self
-            .except
-            .as_ref()
-            .is_some_and(|except| !except.is_empty());
-        let has_granted = self
-            .grant
-            .as_ref()
-            .is_some_and(|grant| !(grant.len() == 1 && grant[0] == "*"));
+        let has_denied = self.except.as_ref().is_some_and(|except| !except.is_empty());
+        let has_granted = self.grant.as_ref().is_some_and(|grant| !(grant.len() == 1 && grant[0] == "*"));
         has_denied || has_granted
     }
 }
@@ -39,11 +33,7 @@ pub(crate) struct IndicesPrivileges {
 
 impl IndicesPrivileges {
     /// Returns an entry without field or document level security.
-    pub(crate) fn new(
-        names: &[&str],
-        privileges: &[&str],
-        allow_restricted_indices: bool,
-    ) -> IndicesPrivileges {
+    pub(crate) fn new(names: &[&str], privileges: &[&str], allow_restricted_indices: bool) -> IndicesPrivileges {
         IndicesPrivileges {
             names: strings(names),
             privileges: strings(privileges),
@@ -55,9 +45,7 @@ impl IndicesPrivileges {
 
     /// Returns whether the entry uses field level security.
     pub(crate) fn uses_field_level_security(&self) -> bool {
-        self.field_security
-            .as_ref()
-            .is_some_and(FieldSecurity::is_restricting)
+        self.field_security.as_ref().is_some_and(FieldSecurity::is_restricting)
     }
 
     fn json_fields(&self, object: &mut Map<String, Value>) {
@@ -78,10 +66,7 @@ impl IndicesPrivileges {
         if let Some(query) = &self.query {
             object.insert("query".into(), Value::String(query.clone()));
         }
-        object.insert(
-            "allow_restricted_indices".into(),
-            Value::Bool(self.allow_restricted_indices),
-        );
+        object.insert("allow_restricted_indices".into(), Value::Bool(self.allow_restricted_indices));
     }
 
     /// Renders the entry as Elasticsearch does.
@@ -124,11 +109,7 @@ pub(crate) struct ApplicationPrivileges {
 }
 
 impl ApplicationPrivileges {
-    pub(crate) fn new(
-        application: &str,
-        privileges: &[&str],
-        resources: &[&str],
-    ) -> ApplicationPrivileges {
+    pub(crate) fn new(application: &str, privileges: &[&str], resources: &[&str]) -> ApplicationPrivileges {
         ApplicationPrivileges {
             application: application.to_string(),
             privileges: strings(privileges),
@@ -161,9 +142,7 @@ pub(crate) struct ConfigurableClusterPrivileges {
 
 impl ConfigurableClusterPrivileges {
     pub(crate) fn is_empty(&self) -> bool {
-        self.manage_applications.is_none()
-            && self.write_profile_applications.is_none()
-            && self.manage_roles.is_none()
+        self.manage_applications.is_none() && self.write_profile_applications.is_none() && self.manage_roles.is_none()
     }
 
     /// Returns `{"manage":{"applications":[..]}}` for the application category.
@@ -178,31 +157,19 @@ impl ConfigurableClusterPrivileges {
 
     /// Returns `{"manage":{"indices":[{"names":..,"privileges":..}]}}` for the role category.
     pub(crate) fn manage_roles_json(groups: &[ManageRolesIndexGroup]) -> Value {
-        let groups: Vec<Value> = groups
-            .iter()
-            .map(|group| json!({"names": group.names, "privileges": group.privileges}))
-            .collect();
+        let groups: Vec<Value> =
+            groups.iter().map(|group| json!({"names": group.names, "privileges": group.privileges})).collect();
         json!({"manage": {"indices": groups}})
     }
 
     /// Renders the `global` object: every category (`application`, `profile`, `role`) is present,
     /// empty when the role has nothing in it, as `ConfigurableClusterPrivileges.toXContent` writes.
     pub(crate) fn to_json(&self) -> Value {
-        let application = self
-            .manage_applications
-            .as_deref()
-            .map(Self::manage_applications_json)
-            .unwrap_or_else(|| json!({}));
-        let profile = self
-            .write_profile_applications
-            .as_deref()
-            .map(Self::write_profile_json)
-            .unwrap_or_else(|| json!({}));
-        let role = self
-            .manage_roles
-            .as_deref()
-            .map(Self::manage_roles_json)
-            .unwrap_or_else(|| json!({}));
+        let application =
+            self.manage_applications.as_deref().map(Self::manage_applications_json).unwrap_or_else(|| json!({}));
+        let profile =
+            self.write_profile_applications.as_deref().map(Self::write_profile_json).unwrap_or_else(|| json!({}));
+        let role = self.manage_roles.as_deref().map(Self::manage_roles_json).unwrap_or_else(|| json!({}));
         json!({"application": application, "profile": profile, "role": role})
     }
 }
@@ -231,33 +198,16 @@ impl RoleDescriptor {
         if !self.global.is_empty() {
             object.insert("global".into(), self.global.to_json());
         }
-        object.insert(
-            "indices".into(),
-            Value::Array(
-                self.indices
-                    .iter()
-                    .map(IndicesPrivileges::to_json)
-                    .collect(),
-            ),
-        );
+        object.insert("indices".into(), Value::Array(self.indices.iter().map(IndicesPrivileges::to_json).collect()));
         object.insert(
             "applications".into(),
-            Value::Array(
-                self.applications
-                    .iter()
-                    .map(ApplicationPrivileges::to_json)
-                    .collect(),
-            ),
+            Value::Array(self.applications.iter().map(ApplicationPrivileges::to_json).collect()),
         );
         object.insert("run_as".into(), json!(self.run_as));
         object.insert("metadata".into(), Value::Object(self.metadata.clone()));
         object.insert("transient_metadata".into(), json!({"enabled": true}));
         if !self.remote_indices.is_empty() {
-            let remote: Vec<Value> = self
-                .remote_indices
-                .iter()
-                .map(RemoteIndicesPrivileges::to_json)
-                .collect();
+            let remote: Vec<Value> = self.remote_indices.iter().map(RemoteIndicesPrivileges::to_json).collect();
             object.insert("remote_indices".into(), Value::Array(remote));
         }
         if !self.remote_cluster.is_empty() {
@@ -276,9 +226,7 @@ impl RoleDescriptor {
 
     /// Returns whether any indices entry uses field or document level security.
     pub(crate) fn uses_document_or_field_level_security(&self) -> bool {
-        self.indices
-            .iter()
-            .any(|entry| entry.query.is_some() || entry.uses_field_level_security())
+        self.indices.iter().any(|entry| entry.query.is_some() || entry.uses_field_level_security())
     }
 }
 
@@ -295,10 +243,7 @@ mod tests {
         let mut role = RoleDescriptor {
             cluster: strings(&["all"]),
             indices: vec![IndicesPrivileges {
-                field_security: Some(FieldSecurity {
-                    grant: Some(strings(&["title", "body"])),
-                    except: None,
-                }),
+                field_security: Some(FieldSecurity { grant: Some(strings(&["title", "body"])), except: None }),
                 query: Some("{\"match\":{\"title\":\"foo\"}}".to_string()),
                 ..IndicesPrivileges::new(&["index1", "index2"], &["all"], false)
             }],
@@ -317,24 +262,10 @@ mod tests {
         role.description = Some("Grants everything.".to_string());
         role.global.write_profile_applications = Some(strings(&["kibana*"]));
         let value = role.to_json();
-        let keys: Vec<&str> = value
-            .as_object()
-            .unwrap()
-            .keys()
-            .map(String::as_str)
-            .collect();
+        let keys: Vec<&str> = value.as_object().unwrap().keys().map(String::as_str).collect();
         assert_eq!(
             keys,
-            [
-                "cluster",
-                "global",
-                "indices",
-                "applications",
-                "run_as",
-                "metadata",
-                "transient_metadata",
-                "description"
-            ]
+            ["cluster", "global", "indices", "applications", "run_as", "metadata", "transient_metadata", "description"]
         );
         assert_eq!(
             value["global"],
@@ -344,15 +275,9 @@ mod tests {
 
     #[test]
     fn lone_star_grant_is_not_field_level_security() {
-        let star = FieldSecurity {
-            grant: Some(strings(&["*"])),
-            except: None,
-        };
+        let star = FieldSecurity { grant: Some(strings(&["*"])), except: None };
         assert!(!star.is_restricting());
-        let except = FieldSecurity {
-            grant: Some(strings(&["*"])),
-            except: Some(strings(&["secret"])),
-        };
+        let except = FieldSecurity { grant: Some(strings(&["*"])), except: Some(strings(&["secret"])) };
         assert!(except.is_restricting());
     }
 }

@@ -13,9 +13,7 @@ use crate::authz::role_parse::{string_array, token_name};
 use crate::error::EsError;
 
 fn unexpected_token(expected: &str, found: &str) -> EsError {
-    EsError::x_content_parse(format!(
-        "failed to parse privilege. expected [{expected}] but found [{found}] instead"
-    ))
+    EsError::x_content_parse(format!("failed to parse privilege. expected [{expected}] but found [{found}] instead"))
 }
 
 fn expect_object(value: &Value) -> Result<&Map<String, Value>, EsError> {
@@ -26,11 +24,7 @@ fn expect_object(value: &Value) -> Result<&Map<String, Value>, EsError> {
 }
 
 fn unexpected_field(expected: &[&str], found: &str) -> EsError {
-    let kind = if expected.len() == 1 {
-        "field name"
-    } else {
-        "one of"
-    };
+    let kind = if expected.len() == 1 { "field name" } else { "one of" };
     EsError::x_content_parse(format!(
         "failed to parse privilege. expected {kind} [{}] but found [{found}] instead",
         expected.join(",")
@@ -38,11 +32,7 @@ fn unexpected_field(expected: &[&str], found: &str) -> EsError {
 }
 
 /// Parses `{"<verb>": {"<list field>": [..]}}` with exactly those fields, returning the list.
-fn single_list(
-    category: &Map<String, Value>,
-    verb: &str,
-    list_field: &str,
-) -> Result<Option<Vec<String>>, EsError> {
+fn single_list(category: &Map<String, Value>, verb: &str, list_field: &str) -> Result<Option<Vec<String>>, EsError> {
     let mut result = None;
     for (name, value) in category {
         if name != verb {
@@ -74,15 +64,12 @@ pub(crate) fn parse_global(value: &Value) -> Result<ConfigurableClusterPrivilege
     for (name, category) in categories {
         match name.as_str() {
             "application" => {
-                if let Some(names) =
-                    single_list(expect_object(category)?, "manage", "applications")?
-                {
+                if let Some(names) = single_list(expect_object(category)?, "manage", "applications")? {
                     privileges.manage_applications = Some(deduplicated(names));
                 }
             }
             "profile" => {
-                if let Some(names) = single_list(expect_object(category)?, "write", "applications")?
-                {
+                if let Some(names) = single_list(expect_object(category)?, "write", "applications")? {
                     privileges.write_profile_applications = Some(deduplicated(names));
                 }
             }
@@ -108,9 +95,7 @@ fn deduplicated(names: Vec<String>) -> Vec<String> {
     unique
 }
 
-fn parse_manage_roles(
-    category: &Map<String, Value>,
-) -> Result<Option<Vec<ManageRolesIndexGroup>>, EsError> {
+fn parse_manage_roles(category: &Map<String, Value>) -> Result<Option<Vec<ManageRolesIndexGroup>>, EsError> {
     let mut result = None;
     for (name, value) in category {
         if name != "manage" {
@@ -127,10 +112,7 @@ fn parse_manage_roles(
         let Value::Array(groups) = list else {
             return Err(unexpected_token("START_ARRAY", token_name(list)));
         };
-        let parsed = groups
-            .iter()
-            .map(parse_manage_roles_group)
-            .collect::<Result<Vec<_>, _>>()?;
+        let parsed = groups.iter().map(parse_manage_roles_group).collect::<Result<Vec<_>, _>>()?;
         if entries.next().is_some() {
             return Err(unexpected_token("END_OBJECT", "FIELD_NAME"));
         }
@@ -173,9 +155,7 @@ fn parse_manage_roles_group(group: &Value) -> Result<ManageRolesIndexGroup, EsEr
         ));
     }
     if privileges.is_empty() {
-        return Err(EsError::illegal_argument(
-            "Indices privileges must define at least one privilege",
-        ));
+        return Err(EsError::illegal_argument("Indices privileges must define at least one privilege"));
     }
     for privilege in &privileges {
         resolve_index_privilege(privilege)?;
@@ -197,14 +177,8 @@ mod tests {
             "role": {"manage": {"indices": [{"names": ["logs-*"], "privileges": ["read"]}]}}
         }))
         .unwrap();
-        assert_eq!(
-            parsed.manage_applications,
-            Some(vec!["kibana-*".to_string()])
-        );
-        assert_eq!(
-            parsed.write_profile_applications,
-            Some(vec!["kibana*".to_string()])
-        );
+        assert_eq!(parsed.manage_applications, Some(vec!["kibana-*".to_string()]));
+        assert_eq!(parsed.write_profile_applications, Some(vec!["kibana*".to_string()]));
         assert_eq!(parsed.manage_roles.as_ref().map(Vec::len), Some(1));
         assert!(parse_global(&json!({"profile": {}})).unwrap().is_empty());
     }
@@ -213,11 +187,26 @@ mod tests {
     fn rejects_malformed_globals() {
         let cases = [
             (json!("x"), "failed to parse privilege. expected [START_OBJECT] but found [VALUE_STRING] instead"),
-            (json!({"foo": {}}), "failed to parse privilege. expected one of [application,profile,role] but found [foo] instead"),
-            (json!({"profile": {"read": {}}}), "failed to parse privilege. expected field name [write] but found [read] instead"),
-            (json!({"profile": {"write": {}}}), "failed to parse privilege. expected [FIELD_NAME] but found [END_OBJECT] instead"),
-            (json!({"profile": {"write": {"apps": []}}}), "failed to parse privilege. expected field name [applications] but found [apps] instead"),
-            (json!({"profile": {"write": {"applications": "x"}}}), "failed to parse privilege. expected [START_ARRAY] but found [VALUE_STRING] instead"),
+            (
+                json!({"foo": {}}),
+                "failed to parse privilege. expected one of [application,profile,role] but found [foo] instead",
+            ),
+            (
+                json!({"profile": {"read": {}}}),
+                "failed to parse privilege. expected field name [write] but found [read] instead",
+            ),
+            (
+                json!({"profile": {"write": {}}}),
+                "failed to parse privilege. expected [FIELD_NAME] but found [END_OBJECT] instead",
+            ),
+            (
+                json!({"profile": {"write": {"apps": []}}}),
+                "failed to parse privilege. expected field name [applications] but found [apps] instead",
+            ),
+            (
+                json!({"profile": {"write": {"applications": "x"}}}),
+                "failed to parse privilege. expected [START_ARRAY] but found [VALUE_STRING] instead",
+            ),
             (
                 json!({"application": {"manage": {"applications": [], "x": 1}}}),
                 "failed to parse privilege. expected [END_OBJECT] but found [FIELD_NAME] instead",
@@ -228,8 +217,7 @@ mod tests {
             assert_eq!(error.error_type, "x_content_parse_exception");
             assert_eq!(error.reason, reason);
         }
-        let nested =
-            parse_global(&json!({"profile": {"write": {"applications": [1]}}})).unwrap_err();
+        let nested = parse_global(&json!({"profile": {"write": {"applications": [1]}}})).unwrap_err();
         assert_eq!(nested.error_type, "parse_exception");
         assert_eq!(nested.reason, "could not parse [applications] field. expected a string array but one of the value in the array is [VALUE_NUMBER]");
     }

@@ -8,31 +8,14 @@
 use serde_json::{Map, Value};
 
 use crate::authz::pattern::PatternSet;
-use crate::authz::role::{
-    FieldSecurity, IndicesPrivileges, RemoteIndicesPrivileges, RoleDescriptor,
-};
+use crate::authz::role::{FieldSecurity, IndicesPrivileges, RemoteIndicesPrivileges, RoleDescriptor};
 use crate::authz::role_global::parse_global;
 use crate::authz::role_parse_entries::{parse_applications, parse_remote_cluster};
+pub(crate) use crate::domain::xcontent::token_name;
 use crate::error::EsError;
 
-/// Returns the Jackson token name of a JSON value as Elasticsearch prints it.
-pub(crate) fn token_name(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "VALUE_NULL",
-        Value::Bool(_) => "VALUE_BOOLEAN",
-        Value::Number(_) => "VALUE_NUMBER",
-        Value::String(_) => "VALUE_STRING",
-        Value::Array(_) => "START_ARRAY",
-        Value::Object(_) => "START_OBJECT",
-    }
-}
-
 /// Reads a string array like `XContentUtils.readStringArray` (errors are bare parse exceptions).
-pub(crate) fn string_array(
-    field: &str,
-    value: &Value,
-    allow_null: bool,
-) -> Result<Option<Vec<String>>, EsError> {
+pub(crate) fn string_array(field: &str, value: &Value, allow_null: bool) -> Result<Option<Vec<String>>, EsError> {
     match value {
         Value::Null if allow_null => Ok(None),
         Value::Null => Err(EsError::parse(format!(
@@ -63,9 +46,8 @@ pub(crate) fn role_string_array(
     value: &Value,
     allow_null: bool,
 ) -> Result<Option<Vec<String>>, EsError> {
-    string_array(field, value, allow_null).map_err(|cause| {
-        EsError::parse(format!("failed to parse role [{role_name}]")).with_cause(cause)
-    })
+    string_array(field, value, allow_null)
+        .map_err(|cause| EsError::parse(format!("failed to parse role [{role_name}]")).with_cause(cause))
 }
 
 impl RoleDescriptor {
@@ -89,26 +71,14 @@ impl RoleDescriptor {
         for (field, value) in fields {
             match field.as_str() {
                 "index" | "indices" => role.indices = parse_indices(role_name, field, value)?,
-                "run_as" => {
-                    role.run_as =
-                        role_string_array(role_name, field, value, true)?.unwrap_or_default()
-                }
-                "cluster" => {
-                    role.cluster =
-                        role_string_array(role_name, field, value, true)?.unwrap_or_default()
-                }
-                "applications" | "application" => {
-                    role.applications = parse_applications(role_name, field, value)?
-                }
+                "run_as" => role.run_as = role_string_array(role_name, field, value, true)?.unwrap_or_default(),
+                "cluster" => role.cluster = role_string_array(role_name, field, value, true)?.unwrap_or_default(),
+                "applications" | "application" => role.applications = parse_applications(role_name, field, value)?,
                 "global" => role.global = parse_global(value)?,
                 "metadata" => role.metadata = parse_metadata(field, value)?,
                 "transient_metadata" if value.is_object() => {}
-                "remote_indices" => {
-                    role.remote_indices = parse_remote_indices(role_name, field, value)?
-                }
-                "remote_cluster" => {
-                    role.remote_cluster = parse_remote_cluster(role_name, field, value)?
-                }
+                "remote_indices" => role.remote_indices = parse_remote_indices(role_name, field, value)?,
+                "remote_cluster" => role.remote_cluster = parse_remote_cluster(role_name, field, value)?,
                 "description" => role.description = parse_description(role_name, field, value)?,
                 "type" => {}
                 _ => {
@@ -132,11 +102,7 @@ fn parse_metadata(field: &str, value: &Value) -> Result<Map<String, Value>, EsEr
     }
 }
 
-fn parse_description(
-    role_name: &str,
-    field: &str,
-    value: &Value,
-) -> Result<Option<String>, EsError> {
+fn parse_description(role_name: &str, field: &str, value: &Value) -> Result<Option<String>, EsError> {
     match value {
         Value::String(text) => Ok(Some(text.clone())),
         Value::Null => Ok(None),
@@ -148,28 +114,17 @@ fn parse_description(
 }
 
 /// Parses an `indices`/`index` array (`RoleDescriptor.parseIndices`).
-pub(crate) fn parse_indices(
-    role_name: &str,
-    field: &str,
-    value: &Value,
-) -> Result<Vec<IndicesPrivileges>, EsError> {
+pub(crate) fn parse_indices(role_name: &str, field: &str, value: &Value) -> Result<Vec<IndicesPrivileges>, EsError> {
     let Value::Array(entries) = value else {
         return Err(EsError::parse(format!(
             "failed to parse indices privileges for role [{role_name}]. expected field [{field}] value to be an array, but found [{}] instead",
             token_name(value)
         )));
     };
-    entries
-        .iter()
-        .map(|entry| parse_index_entry(role_name, field, entry, false).map(|(indices, _)| indices))
-        .collect()
+    entries.iter().map(|entry| parse_index_entry(role_name, field, entry, false).map(|(indices, _)| indices)).collect()
 }
 
-fn parse_remote_indices(
-    role_name: &str,
-    field: &str,
-    value: &Value,
-) -> Result<Vec<RemoteIndicesPrivileges>, EsError> {
+fn parse_remote_indices(role_name: &str, field: &str, value: &Value) -> Result<Vec<RemoteIndicesPrivileges>, EsError> {
     let Value::Array(entries) = value else {
         return Err(EsError::parse(format!(
             "failed to parse remote indices privileges for role [{role_name}]. expected field [{field}] value to be an array, but found [{}] instead",
@@ -269,20 +224,13 @@ fn parse_index_entry(
             _ => return Err(EsError::parse(format!("{prefix} unexpected field [{name}]"))),
         }
     }
-    let names =
-        names.ok_or_else(|| EsError::parse(format!("{prefix} missing required [names] field")))?;
-    let privileges = privileges
-        .ok_or_else(|| EsError::parse(format!("{prefix} missing required [privileges] field")))?;
+    let names = names.ok_or_else(|| EsError::parse(format!("{prefix} missing required [names] field")))?;
+    let privileges =
+        privileges.ok_or_else(|| EsError::parse(format!("{prefix} missing required [privileges] field")))?;
     if let Some(security) = &field_security {
         check_field_security(role_name, security)?;
     }
-    let indices = IndicesPrivileges {
-        names,
-        privileges,
-        field_security,
-        query,
-        allow_restricted_indices,
-    };
+    let indices = IndicesPrivileges { names, privileges, field_security, query, allow_restricted_indices };
     Ok((indices, clusters))
 }
 
@@ -295,9 +243,7 @@ fn parse_field_security(role_name: &str, value: &Value) -> Result<FieldSecurity,
         )));
     };
     if fields.is_empty() {
-        return Err(EsError::parse(format!(
-            "{prefix} \"field_security\" must not be empty."
-        )));
+        return Err(EsError::parse(format!("{prefix} \"field_security\" must not be empty.")));
     }
     let mut security = FieldSecurity::default();
     for (name, value) in fields {
@@ -325,9 +271,7 @@ fn check_field_security(role_name: &str, security: &FieldSecurity) -> Result<(),
         return Ok(());
     };
     let Some(grant) = &security.grant else {
-        return Err(EsError::parse(format!(
-            "{prefix}. field_security requires grant if except is given"
-        )));
+        return Err(EsError::parse(format!("{prefix}. field_security requires grant if except is given")));
     };
     let granted = PatternSet::compile_lenient(grant);
     let denied = PatternSet::compile_lenient(except);
@@ -339,13 +283,7 @@ fn check_field_security(role_name: &str, security: &FieldSecurity) -> Result<(),
         except.join(","),
         grant.join(",")
     );
-    Err(
-        EsError::parse(format!("{prefix} - {detail}")).with_cause(EsError::new(
-            500,
-            "security_exception",
-            detail,
-        )),
-    )
+    Err(EsError::parse(format!("{prefix} - {detail}")).with_cause(EsError::new(500, "security_exception", detail)))
 }
 
 #[cfg(test)]

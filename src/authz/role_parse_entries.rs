@@ -44,40 +44,24 @@ pub(crate) fn parse_applications(
                 },
                 "privileges" => privileges = Some(lenient_string_list(name, value)?),
                 "resources" => resources = Some(lenient_string_list(name, value)?),
-                other => {
-                    return Err(EsError::x_content_parse(format!(
-                        "[application] unknown field [{other}]"
-                    )))
-                }
+                other => return Err(EsError::x_content_parse(format!("[application] unknown field [{other}]"))),
             }
         }
-        let resources = resources.ok_or_else(|| {
-            EsError::parse(format!("{prefix} missing required [resources] field"))
-        })?;
-        let privileges = privileges.ok_or_else(|| {
-            EsError::parse(format!("{prefix} missing required [privileges] field"))
-        })?;
+        let resources =
+            resources.ok_or_else(|| EsError::parse(format!("{prefix} missing required [resources] field")))?;
+        let privileges =
+            privileges.ok_or_else(|| EsError::parse(format!("{prefix} missing required [privileges] field")))?;
         let application = application.filter(|name| !name.is_empty());
         let Some(application) = application else {
-            return Err(EsError::illegal_argument(
-                "application privileges must have an application name",
-            ));
+            return Err(EsError::illegal_argument("application privileges must have an application name"));
         };
         if privileges.is_empty() {
-            return Err(EsError::illegal_argument(
-                "application privileges must define at least one privilege",
-            ));
+            return Err(EsError::illegal_argument("application privileges must define at least one privilege"));
         }
         if resources.is_empty() {
-            return Err(EsError::illegal_argument(
-                "application privileges must refer to at least one resource",
-            ));
+            return Err(EsError::illegal_argument("application privileges must refer to at least one resource"));
         }
-        result.push(ApplicationPrivileges {
-            application,
-            privileges,
-            resources,
-        });
+        result.push(ApplicationPrivileges { application, privileges, resources });
     }
     Ok(result)
 }
@@ -88,9 +72,7 @@ fn lenient_string_list(field: &str, value: &Value) -> Result<Vec<String>, EsErro
         Value::String(text) => Ok(text.clone()),
         Value::Number(number) => Ok(number.to_string()),
         Value::Bool(flag) => Ok(flag.to_string()),
-        _ => Err(EsError::x_content_parse(format!(
-            "[application] failed to parse field [{field}]"
-        ))),
+        _ => Err(EsError::x_content_parse(format!("[application] failed to parse field [{field}]"))),
     };
     match value {
         Value::Array(items) => items.iter().map(scalar).collect(),
@@ -131,19 +113,11 @@ pub(crate) fn parse_remote_cluster(
             match name.as_str() {
                 "privileges" => privileges = role_string_array(role_name, name, value, false)?,
                 "clusters" => clusters = role_string_array(role_name, name, value, false)?,
-                other => {
-                    return Err(EsError::parse(format!(
-                        "{prefix} unexpected field [{other}]"
-                    )))
-                }
+                other => return Err(EsError::parse(format!("{prefix} unexpected field [{other}]"))),
             }
         }
         match (privileges, clusters) {
-            (None, None) => {
-                return Err(EsError::illegal_argument(
-                    "remote cluster groups must not be null or empty",
-                ))
-            }
+            (None, None) => return Err(EsError::illegal_argument("remote cluster groups must not be null or empty")),
             (Some(_), None) => {
                 return Err(EsError::parse(format!(
                     "{prefix} [clusters] must be defined when [privileges] are defined"
@@ -155,19 +129,17 @@ pub(crate) fn parse_remote_cluster(
                 )))
             }
             (Some(privileges), Some(clusters)) => {
-                if privileges.iter().any(|privilege| {
-                    !REMOTE_CLUSTER_PRIVILEGES.contains(&privilege.to_lowercase().as_str())
-                }) {
+                if privileges
+                    .iter()
+                    .any(|privilege| !REMOTE_CLUSTER_PRIVILEGES.contains(&privilege.to_lowercase().as_str()))
+                {
                     return Err(EsError::parse(format!(
                         "{prefix} [{}] are the only values allowed for [privileges] within [remote_cluster]. Found [{}]",
                         REMOTE_CLUSTER_PRIVILEGES.join(", "),
                         privileges.join(", ")
                     )));
                 }
-                result.push(RemoteClusterPrivileges {
-                    privileges,
-                    clusters,
-                });
+                result.push(RemoteClusterPrivileges { privileges, clusters });
             }
         }
     }

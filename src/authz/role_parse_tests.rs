@@ -28,10 +28,7 @@ fn parses_a_full_role_and_renders_it_back() {
     });
     let role = parse(body);
     assert_eq!(role.indices[0].names, ["index1"]);
-    assert_eq!(
-        role.indices[1].query.as_deref(),
-        Some("{\"match\":{\"title\":\"foo\"}}")
-    );
+    assert_eq!(role.indices[1].query.as_deref(), Some("{\"match\":{\"title\":\"foo\"}}"));
     assert_eq!(
         role.to_json(),
         json!({
@@ -49,12 +46,7 @@ fn parses_a_full_role_and_renders_it_back() {
             "description": "Grants everything."
         })
     );
-    assert_eq!(
-        parse(json!({"index": [], "cluster": null, "type": "role"}))
-            .cluster
-            .len(),
-        0
-    );
+    assert_eq!(parse(json!({"index": [], "cluster": null, "type": "role"})).cluster.len(), 0);
 }
 
 #[test]
@@ -68,10 +60,7 @@ fn accepts_remote_privileges() {
         rendered["remote_indices"],
         json!([{"names": ["logs-*"], "privileges": ["read"], "allow_restricted_indices": false, "clusters": ["eu-*"]}])
     );
-    assert_eq!(
-        rendered["remote_cluster"],
-        json!([{"privileges": ["monitor_enrich"], "clusters": ["one"]}])
-    );
+    assert_eq!(rendered["remote_cluster"], json!([{"privileges": ["monitor_enrich"], "clusters": ["one"]}]));
 }
 
 #[test]
@@ -133,17 +122,19 @@ fn structural_errors_have_elasticsearch_texts() {
     ];
     for (body, error_type, reason) in cases {
         let error = parse_error(body.clone());
-        assert_eq!(
-            (error.error_type.as_str(), error.reason.as_str()),
-            (error_type, reason),
-            "for {body}"
-        );
+        assert_eq!((error.error_type.as_str(), error.reason.as_str()), (error_type, reason), "for {body}");
     }
     let wrapped = parse_error(json!({"cluster": "all"}));
     let cause = wrapped.caused_by.expect("cause");
-    assert_eq!(cause.reason, "could not parse [cluster] field. expected a string array but found [VALUE_STRING] value instead");
+    assert_eq!(
+        cause.reason,
+        "could not parse [cluster] field. expected a string array but found [VALUE_STRING] value instead"
+    );
     let element = parse_error(json!({"run_as": [1]}));
-    assert_eq!(element.caused_by.unwrap().reason, "could not parse [run_as] field. expected a string array but one of the value in the array is [VALUE_NUMBER]");
+    assert_eq!(
+        element.caused_by.unwrap().reason,
+        "could not parse [run_as] field. expected a string array but one of the value in the array is [VALUE_NUMBER]"
+    );
 }
 
 #[test]
@@ -159,10 +150,10 @@ fn put_validation_collects_messages() {
     assert!(reason.starts_with("Validation Failed: 1: unknown cluster privilege [foo]. a privilege must be either one of the predefined cluster privilege names ["));
     assert!(reason.contains(";2: unknown index privilege [bar]. a privilege must be either one of the predefined fixed indices privileges [all,"));
     assert!(reason.contains(";3: index name must be lowercase [Logs];"));
+    assert!(reason.contains(";4: An application name prefix must be at least 3 characters long (found 'a');"));
     assert!(reason.contains(
-        ";4: An application name prefix must be at least 3 characters long (found 'a');"
+        ";5: Application privilege names and actions must match the pattern ^\\p{Graph}*$ (found 'bad name');"
     ));
-    assert!(reason.contains(";5: Application privilege names and actions must match the pattern ^\\p{Graph}*$ (found 'bad name');"));
     assert!(reason.ends_with(";6: role descriptor metadata keys may not start with [_];"));
 }
 

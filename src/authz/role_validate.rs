@@ -39,12 +39,11 @@ impl RoleDescriptor {
                 continue;
             }
             match resolve_by_selector(&remote.indices.privileges) {
-                Ok(privileges)
-                    if privileges
-                        .iter()
-                        .any(|privilege| privilege.selector == Selector::Failures) =>
-                {
-                    messages.push("remote index privileges cannot contain privileges that grant access to the failure store".to_string());
+                Ok(privileges) if privileges.iter().any(|privilege| privilege.selector == Selector::Failures) => {
+                    messages.push(
+                        "remote index privileges cannot contain privileges that grant access to the failure store"
+                            .to_string(),
+                    );
                 }
                 Ok(_) => {}
                 Err(error) => messages.push(error.reason),
@@ -68,14 +67,8 @@ impl RoleDescriptor {
         if self.metadata.keys().any(|key| key.starts_with('_')) {
             messages.push("role descriptor metadata keys may not start with [_]".to_string());
         }
-        if self
-            .description
-            .as_ref()
-            .is_some_and(|text| text.encode_utf16().count() > MAX_DESCRIPTION_LENGTH)
-        {
-            messages.push(format!(
-                "Role description must be less than {MAX_DESCRIPTION_LENGTH} characters."
-            ));
+        if self.description.as_ref().is_some_and(|text| text.encode_utf16().count() > MAX_DESCRIPTION_LENGTH) {
+            messages.push(format!("Role description must be less than {MAX_DESCRIPTION_LENGTH} characters."));
         }
         messages
     }
@@ -93,10 +86,7 @@ impl RoleDescriptor {
 /// Java's `Set.of(array)` (used on the privilege names) rejects duplicates before resolution.
 fn duplicate_element(values: &[String]) -> Option<String> {
     let mut seen = std::collections::BTreeSet::new();
-    values
-        .iter()
-        .find(|value| !seen.insert(value.as_str()))
-        .map(|value| format!("duplicate element: {value}"))
+    values.iter().find(|value| !seen.insert(value.as_str())).map(|value| format!("duplicate element: {value}"))
 }
 
 /// Returns the validation message for an entry's index privileges, if they are invalid.
@@ -104,9 +94,7 @@ fn index_privileges_problem(privileges: &[String]) -> Option<String> {
     if let Some(duplicate) = duplicate_element(privileges) {
         return Some(duplicate);
     }
-    resolve_by_selector(privileges)
-        .err()
-        .map(|error| error.reason)
+    resolve_by_selector(privileges).err().map(|error| error.reason)
 }
 
 /// Characters an index or alias name must not contain (`Strings.INVALID_FILENAME_CHARS`).
@@ -118,17 +106,13 @@ fn index_name_expression_problem(expression: &str) -> Option<String> {
         return None;
     }
     if expression.contains("::") {
-        return Some(format!(
-            "selectors [::] are not allowed in the index name expression [{expression}]"
-        ));
+        return Some(format!("selectors [::] are not allowed in the index name expression [{expression}]"));
     }
     if expression.starts_with('/') {
         return match parse_pattern(expression) {
             Ok(_) => None,
             Err(
-                PatternError::UnterminatedRegex(_)
-                | PatternError::InvalidRegex { .. }
-                | PatternError::TooComplex(_),
+                PatternError::UnterminatedRegex(_) | PatternError::InvalidRegex { .. } | PatternError::TooComplex(_),
             ) => Some(format!("invalid regular expression pattern [{expression}]")),
         };
     }
@@ -136,9 +120,7 @@ fn index_name_expression_problem(expression: &str) -> Option<String> {
         return None;
     }
     let stripped = strip_wildcards(expression);
-    let invalid = stripped
-        .chars()
-        .any(|c| INVALID_INDEX_CHARACTERS.contains(c) || c == '#' || c == ':')
+    let invalid = stripped.chars().any(|c| INVALID_INDEX_CHARACTERS.contains(c) || c == '#' || c == ':')
         || stripped.starts_with(['_', '-', '+'])
         || stripped.len() > 255
         || stripped == "."
@@ -173,10 +155,7 @@ mod tests {
     #[test]
     fn duplicate_privileges_fail_like_set_of() {
         let privileges = vec!["read".to_string(), "write".to_string(), "read".to_string()];
-        assert_eq!(
-            index_privileges_problem(&privileges).unwrap(),
-            "duplicate element: read"
-        );
+        assert_eq!(index_privileges_problem(&privileges).unwrap(), "duplicate element: read");
         assert_eq!(index_privileges_problem(&["read".to_string()]), None);
     }
 
@@ -186,26 +165,11 @@ mod tests {
         assert_eq!(index_name_expression_problem("*"), None);
         assert_eq!(index_name_expression_problem(".kibana*"), None);
         assert_eq!(index_name_expression_problem("/logs-.*/"), None);
-        assert_eq!(
-            index_name_expression_problem("/(/").unwrap(),
-            "invalid regular expression pattern [/(/]"
-        );
-        assert_eq!(
-            index_name_expression_problem("/abc").unwrap(),
-            "invalid regular expression pattern [/abc]"
-        );
-        assert_eq!(
-            index_name_expression_problem("Logs").unwrap(),
-            "index name must be lowercase [Logs]"
-        );
-        assert_eq!(
-            index_name_expression_problem("_logs").unwrap(),
-            "invalid index name expression [_logs]"
-        );
-        assert_eq!(
-            index_name_expression_problem("a,b").unwrap(),
-            "invalid index name expression [a,b]"
-        );
+        assert_eq!(index_name_expression_problem("/(/").unwrap(), "invalid regular expression pattern [/(/]");
+        assert_eq!(index_name_expression_problem("/abc").unwrap(), "invalid regular expression pattern [/abc]");
+        assert_eq!(index_name_expression_problem("Logs").unwrap(), "index name must be lowercase [Logs]");
+        assert_eq!(index_name_expression_problem("_logs").unwrap(), "invalid index name expression [_logs]");
+        assert_eq!(index_name_expression_problem("a,b").unwrap(), "invalid index name expression [a,b]");
         assert_eq!(
             index_name_expression_problem("logs::failures").unwrap(),
             "selectors [::] are not allowed in the index name expression [logs::failures]"

@@ -10,34 +10,26 @@ use serde_json::{json, Map, Value};
 
 use crate::authz::application::{ApplicationPrivilege, ApplicationPrivilegeDefinition};
 use crate::authz::application_permission::build_application_permission;
-use crate::authz::java_order::{
-    java_hash_order, java_hash_set_order, java_set_hash, java_string_hash,
-};
+use crate::authz::java_order::{java_hash_order, java_hash_set_order, java_set_hash, java_string_hash};
 use crate::authz::language::Language;
 use crate::authz::pattern::PatternSet;
 use crate::authz::permissions::{ConfigurablePrivilege, IndexGroup, Permissions};
 use crate::authz::role::{ConfigurableClusterPrivileges, FieldSecurity};
 
 fn arrays_hash<'a>(elements: impl IntoIterator<Item = &'a str>) -> i32 {
-    elements.into_iter().fold(1i32, |hash, element| {
-        hash.wrapping_mul(31)
-            .wrapping_add(java_string_hash(element))
-    })
+    elements.into_iter().fold(1i32, |hash, element| hash.wrapping_mul(31).wrapping_add(java_string_hash(element)))
 }
 
 fn configurable_hash(privilege: &ConfigurablePrivilege) -> i32 {
     match privilege {
-        ConfigurablePrivilege::ManageApplications(names)
-        | ConfigurablePrivilege::WriteProfile(names) => {
+        ConfigurablePrivilege::ManageApplications(names) | ConfigurablePrivilege::WriteProfile(names) => {
             java_set_hash(names.iter().map(String::as_str))
         }
         ConfigurablePrivilege::ManageRoles(groups) => {
             let list_hash = groups.iter().fold(1i32, |hash, group| {
                 let names = arrays_hash(group.names.iter().map(String::as_str));
                 let privileges = arrays_hash(group.privileges.iter().map(String::as_str));
-                let group_hash = 31i32
-                    .wrapping_mul(31i32.wrapping_add(names))
-                    .wrapping_add(privileges);
+                let group_hash = 31i32.wrapping_mul(31i32.wrapping_add(names)).wrapping_add(privileges);
                 hash.wrapping_mul(31).wrapping_add(group_hash)
             });
             31i32.wrapping_add(list_hash)
@@ -65,9 +57,7 @@ fn has_field_level_security(groups: &[FieldSecurity]) -> bool {
         let granted: Vec<String> = group.grant.clone().unwrap_or_else(|| vec!["*".to_string()]);
         let language = Language::of_set(PatternSet::cached_lenient(&granted));
         match &group.except {
-            Some(except) if !except.is_empty() => {
-                language.minus(&PatternSet::cached_lenient(except))
-            }
+            Some(except) if !except.is_empty() => language.minus(&PatternSet::cached_lenient(except)),
             _ => language,
         }
     });
@@ -80,17 +70,12 @@ fn index_group_json(group: &IndexGroup) -> Value {
     let names: BTreeSet<&String> = group.names.iter().collect();
     object.insert("names".into(), json!(names));
     object.insert("privileges".into(), json!(group.privilege.names));
-    let non_empty =
-        |list: &Option<Vec<String>>| list.as_ref().is_some_and(|items| !items.is_empty());
+    let non_empty = |list: &Option<Vec<String>>| list.as_ref().is_some_and(|items| !items.is_empty());
     if has_field_level_security(&group.field_security)
-        && group
-            .field_security
-            .iter()
-            .any(|g| non_empty(&g.grant) || non_empty(&g.except))
+        && group.field_security.iter().any(|g| non_empty(&g.grant) || non_empty(&g.except))
     {
         let mut sorted = group.field_security.clone();
-        sorted
-            .sort_by(|left, right| (&left.grant, &left.except).cmp(&(&right.grant, &right.except)));
+        sorted.sort_by(|left, right| (&left.grant, &left.except).cmp(&(&right.grant, &right.except)));
         let rendered: Vec<Value> = sorted
             .iter()
             .map(|security| {
@@ -109,22 +94,15 @@ fn index_group_json(group: &IndexGroup) -> Value {
     if let Some(queries) = &group.queries {
         object.insert("query".into(), json!(queries));
     }
-    object.insert(
-        "allow_restricted_indices".into(),
-        Value::Bool(group.allow_restricted_indices),
-    );
+    object.insert("allow_restricted_indices".into(), Value::Bool(group.allow_restricted_indices));
     Value::Object(object)
 }
 
 fn application_privilege_hash(privilege: &ApplicationPrivilege) -> i32 {
     let names = java_set_hash(privilege.names.iter().map(String::as_str));
     let patterns = java_hash_set_order(privilege.patterns.iter().cloned());
-    let with_application = names
-        .wrapping_mul(31)
-        .wrapping_add(java_string_hash(&privilege.application));
-    with_application
-        .wrapping_mul(31)
-        .wrapping_add(arrays_hash(patterns.iter().map(String::as_str)))
+    let with_application = names.wrapping_mul(31).wrapping_add(java_string_hash(&privilege.application));
+    with_application.wrapping_mul(31).wrapping_add(arrays_hash(patterns.iter().map(String::as_str)))
 }
 
 /// `(clusters, index names, allow_restricted_indices, privileges)` of a merged remote group.
@@ -138,39 +116,18 @@ impl Permissions {
 
     /// Renders `GET /_security/user/_privileges`, resolving application privilege names against
     /// the stored definitions.
-    pub(crate) fn user_privileges_json_with(
-        &self,
-        definitions: &[ApplicationPrivilegeDefinition],
-    ) -> Value {
+    pub(crate) fn user_privileges_json_with(&self, definitions: &[ApplicationPrivilegeDefinition]) -> Value {
         let mut object = Map::new();
         object.insert("cluster".into(), json!(self.cluster_names));
         let global = java_hash_order(
-            self.configurable
-                .iter()
-                .map(|privilege| (configurable_hash(privilege), privilege))
-                .collect(),
+            self.configurable.iter().map(|privilege| (configurable_hash(privilege), privilege)).collect(),
         );
-        object.insert(
-            "global".into(),
-            Value::Array(global.into_iter().map(configurable_json).collect()),
-        );
-        object.insert(
-            "indices".into(),
-            Value::Array(self.index_groups.iter().map(index_group_json).collect()),
-        );
-        object.insert(
-            "applications".into(),
-            Value::Array(self.applications_json(definitions)),
-        );
-        object.insert(
-            "run_as".into(),
-            json!(java_hash_set_order(self.run_as.iter().cloned())),
-        );
+        object.insert("global".into(), Value::Array(global.into_iter().map(configurable_json).collect()));
+        object.insert("indices".into(), Value::Array(self.index_groups.iter().map(index_group_json).collect()));
+        object.insert("applications".into(), Value::Array(self.applications_json(definitions)));
+        object.insert("run_as".into(), json!(java_hash_set_order(self.run_as.iter().cloned())));
         if !self.remote_indices.is_empty() {
-            object.insert(
-                "remote_indices".into(),
-                Value::Array(self.remote_indices_json()),
-            );
+            object.insert("remote_indices".into(), Value::Array(self.remote_indices_json()));
         }
         if !self.remote_cluster.is_empty() {
             let groups: Vec<Value> = self
@@ -185,11 +142,7 @@ impl Permissions {
 
     fn applications_json(&self, definitions: &[ApplicationPrivilegeDefinition]) -> Vec<Value> {
         let entries = build_application_permission(&self.applications, definitions);
-        let applications = java_hash_set_order(
-            entries
-                .iter()
-                .map(|entry| entry.privilege.application.clone()),
-        );
+        let applications = java_hash_set_order(entries.iter().map(|entry| entry.privilege.application.clone()));
         let mut rendered: Vec<Value> = Vec::new();
         for application in applications {
             let privileges: Vec<&ApplicationPrivilege> = entries
@@ -198,10 +151,7 @@ impl Permissions {
                 .map(|entry| &entry.privilege)
                 .collect();
             let ordered = java_hash_order(
-                privileges
-                    .into_iter()
-                    .map(|privilege| (application_privilege_hash(privilege), privilege))
-                    .collect(),
+                privileges.into_iter().map(|privilege| (application_privilege_hash(privilege), privilege)).collect(),
             );
             for privilege in ordered {
                 let resources = java_hash_set_order(
@@ -229,15 +179,8 @@ impl Permissions {
             let clusters: BTreeSet<String> = remote.clusters.iter().cloned().collect();
             let names: BTreeSet<String> = remote.indices.names.iter().cloned().collect();
             let allow = remote.indices.allow_restricted_indices;
-            let privileges = remote
-                .indices
-                .privileges
-                .iter()
-                .map(|privilege| privilege.to_lowercase());
-            match groups
-                .iter_mut()
-                .find(|(c, n, a, _)| *c == clusters && *n == names && *a == allow)
-            {
+            let privileges = remote.indices.privileges.iter().map(|privilege| privilege.to_lowercase());
+            match groups.iter_mut().find(|(c, n, a, _)| *c == clusters && *n == names && *a == allow) {
                 Some((_, _, _, existing)) => existing.extend(privileges),
                 None => groups.push((clusters, names, allow, privileges.collect())),
             }

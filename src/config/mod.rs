@@ -132,9 +132,9 @@ impl Config {
             None => {
                 let host = setting("http.host").unwrap_or("127.0.0.1");
                 let port = setting("http.port").unwrap_or("9200");
-                format!("{host}:{port}")
-                    .parse()
-                    .map_err(|_| anyhow!("settings [http.host] and [http.port] do not form an address: [{host}:{port}]"))?
+                format!("{host}:{port}").parse().map_err(|_| {
+                    anyhow!("settings [http.host] and [http.port] do not form an address: [{host}:{port}]")
+                })?
             }
         };
         let max_content_length_text =
@@ -146,8 +146,9 @@ impl Config {
             .as_deref()
             .or(setting("xpack.security.authc.password_hashing.algorithm"))
             .unwrap_or("bcrypt");
-        let password_hasher = Hasher::from_setting(algorithm)
-            .map_err(|message| anyhow!("invalid setting [xpack.security.authc.password_hashing.algorithm]: {message}"))?;
+        let password_hasher = Hasher::from_setting(algorithm).map_err(|message| {
+            anyhow!("invalid setting [xpack.security.authc.password_hashing.algorithm]: {message}")
+        })?;
         if !password_hasher.is_allowed_for_stored_passwords() {
             bail!(
                 "invalid setting [xpack.security.authc.password_hashing.algorithm]: [{algorithm}] is not allowed for \
@@ -190,7 +191,8 @@ impl Config {
 
 /// Reads a YAML settings file into flat dotted keys, rejecting unknown keys.
 pub fn read_settings_file(path: &Path) -> anyhow::Result<BTreeMap<String, String>> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read config file [{}]", path.display()))?;
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read config file [{}]", path.display()))?;
     let settings = parse_settings_yaml(&text).with_context(|| format!("invalid config file [{}]", path.display()))?;
     Ok(settings)
 }

@@ -15,16 +15,41 @@ use super::parse_duration;
 /// The realm types profiled implements.
 pub(crate) const REALM_TYPES: &[&str] = &["native", "file", "jwt"];
 
-const COMMON_REALM_SETTINGS: &[&str] = &["order", "enabled", "cache.ttl", "cache.max_users", "cache.hash_algo", "authorization_realms"];
+const COMMON_REALM_SETTINGS: &[&str] =
+    &["order", "enabled", "cache.ttl", "cache.max_users", "cache.hash_algo", "authorization_realms"];
 const FILE_REALM_SETTINGS: &[&str] = &["files.users", "files.users_roles"];
 const JWT_REALM_SETTINGS: &[&str] = &[
-    "token_type", "allowed_issuer", "allowed_audiences", "allowed_signature_algorithms", "allowed_subjects",
-    "allowed_subject_patterns", "allowed_clock_skew", "claims.principal", "claims.groups", "claims.name",
-    "claims.mail", "claims.dn", "claim_patterns.principal", "claim_patterns.groups", "claim_patterns.name",
-    "claim_patterns.mail", "claim_patterns.dn", "fallback_claims.sub", "fallback_claims.aud", "pkc_jwkset_path",
-    "client_authentication.type", "client_authentication.shared_secret",
-    "client_authentication.rotation_grace_period", "hmac_key", "hmac_jwkset", "populate_user_metadata",
-    "jwt.cache.ttl", "jwt.cache.size", "http.connect_timeout", "http.socket_timeout", "ssl.verification_mode",
+    "token_type",
+    "allowed_issuer",
+    "allowed_audiences",
+    "allowed_signature_algorithms",
+    "allowed_subjects",
+    "allowed_subject_patterns",
+    "allowed_clock_skew",
+    "claims.principal",
+    "claims.groups",
+    "claims.name",
+    "claims.mail",
+    "claims.dn",
+    "claim_patterns.principal",
+    "claim_patterns.groups",
+    "claim_patterns.name",
+    "claim_patterns.mail",
+    "claim_patterns.dn",
+    "fallback_claims.sub",
+    "fallback_claims.aud",
+    "pkc_jwkset_path",
+    "client_authentication.type",
+    "client_authentication.shared_secret",
+    "client_authentication.rotation_grace_period",
+    "hmac_key",
+    "hmac_jwkset",
+    "populate_user_metadata",
+    "jwt.cache.ttl",
+    "jwt.cache.size",
+    "http.connect_timeout",
+    "http.socket_timeout",
+    "ssl.verification_mode",
 ];
 /// Settings whose values are secrets: accepted inline or from the environment, never printed.
 pub(crate) const SECURE_REALM_SETTINGS: &[&str] = &["hmac_key", "hmac_jwkset", "client_authentication.shared_secret"];
@@ -47,7 +72,9 @@ impl std::fmt::Debug for RealmConfig {
         let visible: BTreeMap<&String, &str> = self
             .settings
             .iter()
-            .map(|(key, value)| (key, if SECURE_REALM_SETTINGS.contains(&key.as_str()) { "<secret>" } else { value.as_str() }))
+            .map(|(key, value)| {
+                (key, if SECURE_REALM_SETTINGS.contains(&key.as_str()) { "<secret>" } else { value.as_str() })
+            })
             .collect();
         formatter
             .debug_struct("RealmConfig")
@@ -125,8 +152,18 @@ impl Default for SecurityConfig {
 
 fn default_realms() -> Vec<RealmConfig> {
     vec![
-        RealmConfig { realm_type: "file".into(), name: "default_file".into(), order: i64::from(i32::MIN), settings: BTreeMap::new() },
-        RealmConfig { realm_type: "native".into(), name: "default_native".into(), order: i64::from(i32::MIN) + 1, settings: BTreeMap::new() },
+        RealmConfig {
+            realm_type: "file".into(),
+            name: "default_file".into(),
+            order: i64::from(i32::MIN),
+            settings: BTreeMap::new(),
+        },
+        RealmConfig {
+            realm_type: "native".into(),
+            name: "default_native".into(),
+            order: i64::from(i32::MIN) + 1,
+            settings: BTreeMap::new(),
+        },
     ]
 }
 
@@ -177,7 +214,8 @@ pub(crate) fn resolve_security(
             }
             let allowed = COMMON_REALM_SETTINGS.contains(&setting)
                 || (realm_type == "file" && FILE_REALM_SETTINGS.contains(&setting))
-                || (realm_type == "jwt" && (JWT_REALM_SETTINGS.contains(&setting) || setting.starts_with("required_claims.")));
+                || (realm_type == "jwt"
+                    && (JWT_REALM_SETTINGS.contains(&setting) || setting.starts_with("required_claims.")));
             if !allowed {
                 bail!("unknown setting [{key}]");
             }
@@ -188,7 +226,8 @@ pub(crate) fn resolve_security(
                 settings: BTreeMap::new(),
             });
             if setting == "order" {
-                realm.order = value.parse().map_err(|_| anyhow!("invalid setting [{key}]: [{value}] is not an integer"))?;
+                realm.order =
+                    value.parse().map_err(|_| anyhow!("invalid setting [{key}]: [{value}] is not an integer"))?;
             }
             realm.settings.insert(setting.to_string(), value.clone());
         } else if let Some(rest) = key.strip_prefix("xpack.security.authc.domains.") {
@@ -288,7 +327,10 @@ fn validate_domains(domains: Vec<DomainConfig>, realms: &[RealmConfig]) -> anyho
                 bail!("Undefined realms {:?} cannot be referred to by domain [{}]", [realm_name], domain.name);
             }
             if let Some(other) = realm_owner.insert(realm_name.clone(), domain.name.clone()) {
-                bail!("Realms can only belong to one domain. Realm [{realm_name}] belongs to domains [{other}] and [{}]", domain.name);
+                bail!(
+                    "Realms can only belong to one domain. Realm [{realm_name}] belongs to domains [{other}] and [{}]",
+                    domain.name
+                );
             }
         }
         match (domain.literal_username, &domain.suffix) {
@@ -339,9 +381,18 @@ mod tests {
         let names: Vec<&str> = security.realms.iter().map(|realm| realm.name.as_str()).collect();
         assert_eq!(names, ["file1", "native1", "jwt1"]);
         assert_eq!(security.realms[2].setting("claims.principal"), Some("sub"));
-        assert!(resolve("xpack.security.authc.realms.jwt.jwt1.bogus: 1\n").expect_err("unknown").to_string().contains("unknown setting [xpack.security.authc.realms.jwt.jwt1.bogus]"));
-        assert!(resolve("xpack.security.authc.realms.ldap.l1.order: 1\n").expect_err("type").to_string().contains("unsupported realm type [ldap]"));
-        assert!(resolve("xpack.security.authc.realms.jwt.jwt1.allowed_issuer: x\n").expect_err("order").to_string().contains("order"));
+        assert!(resolve("xpack.security.authc.realms.jwt.jwt1.bogus: 1\n")
+            .expect_err("unknown")
+            .to_string()
+            .contains("unknown setting [xpack.security.authc.realms.jwt.jwt1.bogus]"));
+        assert!(resolve("xpack.security.authc.realms.ldap.l1.order: 1\n")
+            .expect_err("type")
+            .to_string()
+            .contains("unsupported realm type [ldap]"));
+        assert!(resolve("xpack.security.authc.realms.jwt.jwt1.allowed_issuer: x\n")
+            .expect_err("order")
+            .to_string()
+            .contains("order"));
     }
 
     #[test]
@@ -369,9 +420,14 @@ mod tests {
 
     #[test]
     fn anonymous_and_token_settings() {
-        let security = resolve("xpack.security.authc.anonymous.roles: [viewer]\nxpack.security.authc.token.timeout: 5m\n").expect("valid");
+        let security =
+            resolve("xpack.security.authc.anonymous.roles: [viewer]\nxpack.security.authc.token.timeout: 5m\n")
+                .expect("valid");
         let anonymous = security.anonymous.expect("enabled");
-        assert_eq!((anonymous.username.as_str(), anonymous.roles.as_slice()), ("_anonymous", &["viewer".to_string()][..]));
+        assert_eq!(
+            (anonymous.username.as_str(), anonymous.roles.as_slice()),
+            ("_anonymous", &["viewer".to_string()][..])
+        );
         assert_eq!(security.token.timeout, Duration::from_secs(300));
         assert!(resolve("xpack.security.authc.token.timeout: 2h\n").is_err());
     }

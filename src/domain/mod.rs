@@ -4,3 +4,4 @@ pub(crate) mod names;
 pub(crate) mod profile;
 pub(crate) mod role_mapping;
 pub(crate) mod user;
+pub(crate) mod xcontent;

@@ -18,15 +18,8 @@ pub(crate) const MIN_PASSWORD_LENGTH: usize = 6;
 pub(crate) const MAX_ROLE_DESCRIPTION_LENGTH: usize = 1000;
 
 /// The built-in users of the reserved realm (`ClientReservedRealm.RESERVED_USERNAMES`).
-pub(crate) const RESERVED_USERNAMES: &[&str] = &[
-    "elastic",
-    "kibana",
-    "kibana_system",
-    "logstash_system",
-    "beats_system",
-    "apm_system",
-    "remote_monitoring_user",
-];
+pub(crate) const RESERVED_USERNAMES: &[&str] =
+    &["elastic", "kibana", "kibana_system", "logstash_system", "beats_system", "apm_system", "remote_monitoring_user"];
 
 /// The default of `xpack.security.authc.anonymous.username`, reserved even when renamed.
 pub(crate) const DEFAULT_ANONYMOUS_USERNAME: &str = "_anonymous";
@@ -77,10 +70,7 @@ pub(crate) struct ReservedUserSettings<'a> {
 
 impl Default for ReservedUserSettings<'_> {
     fn default() -> Self {
-        ReservedUserSettings {
-            reserved_realm_enabled: true,
-            anonymous_username: DEFAULT_ANONYMOUS_USERNAME,
-        }
+        ReservedUserSettings { reserved_realm_enabled: true, anonymous_username: DEFAULT_ANONYMOUS_USERNAME }
     }
 }
 
@@ -104,12 +94,7 @@ impl ReservedUserSettings<'_> {
 /// Validates a native-realm user name with the default settings
 /// (`NativeRealmValidationUtil.validateUsername`).
 pub(crate) fn validate_username(name: &str, allow_reserved: bool) -> Result<(), String> {
-    validate_username_with(
-        name,
-        allow_reserved,
-        NATIVE_MAX_NAME_LENGTH,
-        &ReservedUserSettings::default(),
-    )
+    validate_username_with(name, allow_reserved, NATIVE_MAX_NAME_LENGTH, &ReservedUserSettings::default())
 }
 
 /// Validates a user name against a maximum length and the reserved-user settings
@@ -124,28 +109,19 @@ pub(crate) fn validate_username_with(
         return Err(invalid_name_message("User", max_length));
     }
     if !allow_reserved && settings.is_reserved(name) {
-        return Err(format!(
-            "Username [{name}] is reserved and may not be used."
-        ));
+        return Err(format!("Username [{name}] is reserved and may not be used."));
     }
     Ok(())
 }
 
 /// Validates the user name of a put-user request as `TransportPutUserAction` does: reserved and
 /// anonymous users are refused with their own messages, other names get the native-realm rules.
-pub(crate) fn validate_put_user_username(
-    name: &str,
-    settings: &ReservedUserSettings<'_>,
-) -> Result<(), String> {
+pub(crate) fn validate_put_user_username(name: &str, settings: &ReservedUserSettings<'_>) -> Result<(), String> {
     if settings.is_reserved(name) {
         if settings.is_anonymous(name) {
-            return Err(format!(
-                "user [{name}] is anonymous and cannot be modified via the API"
-            ));
+            return Err(format!("user [{name}] is anonymous and cannot be modified via the API"));
         }
-        return Err(format!(
-            "user [{name}] is reserved and only the password can be changed"
-        ));
+        return Err(format!("user [{name}] is reserved and only the password can be changed"));
     }
     validate_username_with(name, true, NATIVE_MAX_NAME_LENGTH, settings)
 }
@@ -157,11 +133,7 @@ pub(crate) fn validate_role_name(name: &str, allow_reserved: bool) -> Result<(),
 }
 
 /// Validates a role name against a maximum length (`Validation.Roles.validateRoleName`).
-pub(crate) fn validate_role_name_with(
-    name: &str,
-    allow_reserved: bool,
-    max_length: usize,
-) -> Result<(), String> {
+pub(crate) fn validate_role_name_with(name: &str, allow_reserved: bool, max_length: usize) -> Result<(), String> {
     if !is_valid_user_or_role_name(name, max_length) {
         return Err(invalid_name_message("Role", max_length));
     }
@@ -179,9 +151,7 @@ pub(crate) fn is_reserved_role_name(name: &str) -> bool {
 /// Validates a role description (`Validation.Roles.validateRoleDescription`).
 pub(crate) fn validate_role_description(description: &str) -> Result<(), String> {
     if java_length(description) > MAX_ROLE_DESCRIPTION_LENGTH {
-        return Err(format!(
-            "Role description must be less than {MAX_ROLE_DESCRIPTION_LENGTH} characters."
-        ));
+        return Err(format!("Role description must be less than {MAX_ROLE_DESCRIPTION_LENGTH} characters."));
     }
     Ok(())
 }
@@ -190,9 +160,7 @@ pub(crate) fn validate_role_description(description: &str) -> Result<(), String>
 /// (`Validation.Users.validatePassword`). Length counts UTF-16 units, as Java does.
 pub(crate) fn validate_password(password: &str) -> Result<(), String> {
     if java_length(password) < MIN_PASSWORD_LENGTH {
-        return Err(format!(
-            "passwords must be at least [{MIN_PASSWORD_LENGTH}] characters long"
-        ));
+        return Err(format!("passwords must be at least [{MIN_PASSWORD_LENGTH}] characters long"));
     }
     Ok(())
 }
@@ -228,10 +196,12 @@ fn java_length(text: &str) -> usize {
 mod tests {
     use super::*;
 
-    const NATIVE_USER_MESSAGE: &str = "User names must be at least 1 and no more than 507 characters. They can contain \
+    const NATIVE_USER_MESSAGE: &str =
+        "User names must be at least 1 and no more than 507 characters. They can contain \
         alphanumeric characters (a-z, A-Z, 0-9), spaces, punctuation, and printable symbols in the Basic Latin (ASCII) \
         block. Leading or trailing whitespace is not allowed.";
-    const NATIVE_ROLE_MESSAGE: &str = "Role names must be at least 1 and no more than 507 characters. They can contain \
+    const NATIVE_ROLE_MESSAGE: &str =
+        "Role names must be at least 1 and no more than 507 characters. They can contain \
         alphanumeric characters (a-z, A-Z, 0-9), spaces, punctuation, and printable symbols in the Basic Latin (ASCII) \
         block. Leading or trailing whitespace is not allowed.";
 
@@ -260,36 +230,16 @@ mod tests {
             ("jack\nnich", false, Err(NATIVE_USER_MESSAGE.to_owned())),
             ("jäck", false, Err(NATIVE_USER_MESSAGE.to_owned())),
             ("jack\u{7f}", false, Err(NATIVE_USER_MESSAGE.to_owned())),
-            (
-                "elastic",
-                false,
-                Err("Username [elastic] is reserved and may not be used.".to_owned()),
-            ),
-            (
-                "kibana",
-                false,
-                Err("Username [kibana] is reserved and may not be used.".to_owned()),
-            ),
-            (
-                "kibana_system",
-                false,
-                Err("Username [kibana_system] is reserved and may not be used.".to_owned()),
-            ),
-            (
-                "_anonymous",
-                false,
-                Err("Username [_anonymous] is reserved and may not be used.".to_owned()),
-            ),
+            ("elastic", false, Err("Username [elastic] is reserved and may not be used.".to_owned())),
+            ("kibana", false, Err("Username [kibana] is reserved and may not be used.".to_owned())),
+            ("kibana_system", false, Err("Username [kibana_system] is reserved and may not be used.".to_owned())),
+            ("_anonymous", false, Err("Username [_anonymous] is reserved and may not be used.".to_owned())),
             ("Elastic", false, Ok(())),
             ("elastic", true, Ok(())),
             (" elastic", true, Err(NATIVE_USER_MESSAGE.to_owned())),
         ];
         for (name, allow_reserved, expected) in cases {
-            assert_eq!(
-                &validate_username(name, *allow_reserved),
-                expected,
-                "{name:?}"
-            );
+            assert_eq!(&validate_username(name, *allow_reserved), expected, "{name:?}");
         }
         for name in RESERVED_USERNAMES {
             assert!(validate_username(name, false).is_err(), "{name}");
@@ -299,30 +249,18 @@ mod tests {
 
     #[test]
     fn reserved_usernames_follow_the_settings() {
-        let settings = ReservedUserSettings {
-            reserved_realm_enabled: false,
-            anonymous_username: "guest",
-        };
-        assert_eq!(
-            validate_username_with("elastic", false, NATIVE_MAX_NAME_LENGTH, &settings),
-            Ok(())
-        );
+        let settings = ReservedUserSettings { reserved_realm_enabled: false, anonymous_username: "guest" };
+        assert_eq!(validate_username_with("elastic", false, NATIVE_MAX_NAME_LENGTH, &settings), Ok(()));
         for anonymous in ["guest", "_anonymous"] {
             assert_eq!(
                 validate_username_with(anonymous, false, NATIVE_MAX_NAME_LENGTH, &settings),
-                Err(format!(
-                    "Username [{anonymous}] is reserved and may not be used."
-                ))
+                Err(format!("Username [{anonymous}] is reserved and may not be used."))
             );
         }
         let file_realm_message = invalid_name_message("User", MAX_NAME_LENGTH);
-        assert!(file_realm_message
-            .starts_with("User names must be at least 1 and no more than 1024 characters."));
+        assert!(file_realm_message.starts_with("User names must be at least 1 and no more than 1024 characters."));
         let settings = ReservedUserSettings::default();
-        assert_eq!(
-            validate_username_with(&long_name(1024), false, MAX_NAME_LENGTH, &settings),
-            Ok(())
-        );
+        assert_eq!(validate_username_with(&long_name(1024), false, MAX_NAME_LENGTH, &settings), Ok(()));
         assert_eq!(
             validate_username_with(&long_name(1025), false, MAX_NAME_LENGTH, &settings),
             Err(file_realm_message)
@@ -335,21 +273,17 @@ mod tests {
         let cases = [
             ("jacknich", Ok(())),
             ("elastic", Err("user [elastic] is reserved and only the password can be changed".to_owned())),
-            ("remote_monitoring_user", Err("user [remote_monitoring_user] is reserved and only the password can be changed".to_owned())),
+            (
+                "remote_monitoring_user",
+                Err("user [remote_monitoring_user] is reserved and only the password can be changed".to_owned()),
+            ),
             ("_anonymous", Err("user [_anonymous] is anonymous and cannot be modified via the API".to_owned())),
             ("", Err(NATIVE_USER_MESSAGE.to_owned())),
         ];
         for (name, expected) in cases {
-            assert_eq!(
-                validate_put_user_username(name, &settings),
-                expected,
-                "{name:?}"
-            );
+            assert_eq!(validate_put_user_username(name, &settings), expected, "{name:?}");
         }
-        let renamed = ReservedUserSettings {
-            reserved_realm_enabled: true,
-            anonymous_username: "guest",
-        };
+        let renamed = ReservedUserSettings { reserved_realm_enabled: true, anonymous_username: "guest" };
         assert_eq!(
             validate_put_user_username("guest", &renamed),
             Err("user [guest] is anonymous and cannot be modified via the API".to_owned())
@@ -363,47 +297,21 @@ mod tests {
             ("role with spaces", false, Ok(())),
             ("Superuser", false, Ok(())),
             ("superuser", true, Ok(())),
-            (
-                "superuser",
-                false,
-                Err("Role [superuser] is reserved and may not be used.".to_owned()),
-            ),
-            (
-                "viewer",
-                false,
-                Err("Role [viewer] is reserved and may not be used.".to_owned()),
-            ),
-            (
-                "editor",
-                false,
-                Err("Role [editor] is reserved and may not be used.".to_owned()),
-            ),
-            (
-                "kibana_admin",
-                false,
-                Err("Role [kibana_admin] is reserved and may not be used.".to_owned()),
-            ),
+            ("superuser", false, Err("Role [superuser] is reserved and may not be used.".to_owned())),
+            ("viewer", false, Err("Role [viewer] is reserved and may not be used.".to_owned())),
+            ("editor", false, Err("Role [editor] is reserved and may not be used.".to_owned())),
+            ("kibana_admin", false, Err("Role [kibana_admin] is reserved and may not be used.".to_owned())),
             ("", false, Err(NATIVE_ROLE_MESSAGE.to_owned())),
             ("trailing ", true, Err(NATIVE_ROLE_MESSAGE.to_owned())),
             ("rôle", true, Err(NATIVE_ROLE_MESSAGE.to_owned())),
         ];
         for (name, allow_reserved, expected) in cases {
-            assert_eq!(
-                &validate_role_name(name, *allow_reserved),
-                expected,
-                "{name:?}"
-            );
+            assert_eq!(&validate_role_name(name, *allow_reserved), expected, "{name:?}");
         }
         assert_eq!(validate_role_name(&long_name(507), false), Ok(()));
-        assert_eq!(
-            validate_role_name(&long_name(508), false),
-            Err(NATIVE_ROLE_MESSAGE.to_owned())
-        );
+        assert_eq!(validate_role_name(&long_name(508), false), Err(NATIVE_ROLE_MESSAGE.to_owned()));
         for name in RESERVED_ROLE_NAMES {
-            assert_eq!(
-                validate_role_name(name, false),
-                Err(format!("Role [{name}] is reserved and may not be used."))
-            );
+            assert_eq!(validate_role_name(name, false), Err(format!("Role [{name}] is reserved and may not be used.")));
         }
         assert_eq!(RESERVED_ROLE_NAMES.len(), 31);
     }

@@ -7,6 +7,7 @@ use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 
 use crate::api::response::segment_matches;
+pub(crate) use crate::domain::xcontent::token_name;
 use crate::error::EsError;
 
 /// The Elasticsearch index that holds profiles.
@@ -232,7 +233,10 @@ impl UpdateProfileData {
     pub(crate) fn parse(body: &Value) -> Result<UpdateProfileData, EsError> {
         const PARSER: &str = "update_profile_data_request_payload";
         let Value::Object(object) = body else {
-            return Err(EsError::x_content_parse(format!("[1:1] [{PARSER}] Expected START_OBJECT but was: {}", token_name(body))));
+            return Err(EsError::x_content_parse(format!(
+                "[1:1] [{PARSER}] Expected START_OBJECT but was: {}",
+                token_name(body)
+            )));
         };
         let mut request = UpdateProfileData::default();
         for (field, value) in object {
@@ -278,21 +282,12 @@ impl UpdateProfileData {
         }
         let underscored: Vec<&str> = names.iter().filter(|name| name.starts_with('_')).map(String::as_str).collect();
         if !underscored.is_empty() {
-            problems.push(format!("application name must not start with underscore, but found [{}]", underscored.join(",")));
+            problems.push(format!(
+                "application name must not start with underscore, but found [{}]",
+                underscored.join(",")
+            ));
         }
         problems
-    }
-}
-
-/// Returns the Jackson token name of a JSON value's first token, as used in parser messages.
-pub(crate) fn token_name(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "VALUE_NULL",
-        Value::Bool(_) => "VALUE_BOOLEAN",
-        Value::Number(_) => "VALUE_NUMBER",
-        Value::String(_) => "VALUE_STRING",
-        Value::Array(_) => "START_ARRAY",
-        Value::Object(_) => "START_OBJECT",
     }
 }
 
@@ -332,9 +327,18 @@ mod tests {
         assert_eq!(filter_data(data, &keys("app1")), json!({"app1": {"key1": 1, "key2": {"deep": 2}}}));
         assert_eq!(filter_data(data, &keys("app1.key1")), json!({"app1": {"key1": 1}}));
         assert_eq!(filter_data(data, &keys("*")), Value::Object(data.clone()));
-        assert_eq!(filter_data(data, &keys("app*")), json!({"app1": {"key1": 1, "key2": {"deep": 2}}, "app2": {"x": 1}}));
-        assert_eq!(filter_data(data, &keys("kibana.*")), json!({"kibana": {"avatar": {"initials": "JN"}, "userSettings": {"darkMode": "dark"}}}));
-        assert_eq!(filter_data(data, &keys("kibana.avatar, app2")), json!({"app2": {"x": 1}, "kibana": {"avatar": {"initials": "JN"}}}));
+        assert_eq!(
+            filter_data(data, &keys("app*")),
+            json!({"app1": {"key1": 1, "key2": {"deep": 2}}, "app2": {"x": 1}})
+        );
+        assert_eq!(
+            filter_data(data, &keys("kibana.*")),
+            json!({"kibana": {"avatar": {"initials": "JN"}, "userSettings": {"darkMode": "dark"}}})
+        );
+        assert_eq!(
+            filter_data(data, &keys("kibana.avatar, app2")),
+            json!({"app2": {"x": 1}, "kibana": {"avatar": {"initials": "JN"}}})
+        );
         assert_eq!(filter_data(data, &keys("**.deep")), json!({"app1": {"key2": {"deep": 2}}}));
         assert_eq!(filter_data(data, &keys("nothing,app1.nothing")), json!({}));
     }
@@ -343,7 +347,8 @@ mod tests {
     fn update_validation_messages() {
         let request = UpdateProfileData::parse(&json!({"labels": {}, "data": {}})).expect("valid");
         assert_eq!(request.validation_problems(), vec!["update request is empty"]);
-        let request = UpdateProfileData::parse(&json!({"labels": {"a.b": 1, "_x": 1}, "data": {"c.d": 1}})).expect("valid");
+        let request =
+            UpdateProfileData::parse(&json!({"labels": {"a.b": 1, "_x": 1}, "data": {"c.d": 1}})).expect("valid");
         assert_eq!(
             request.validation_problems(),
             vec![
@@ -367,7 +372,12 @@ mod tests {
             user: ProfileUser {
                 username: "joe".into(),
                 roles: vec![],
-                realm: StoredRealm { name: "default_native".into(), realm_type: "native".into(), node_name: "n".into(), domain: None },
+                realm: StoredRealm {
+                    name: "default_native".into(),
+                    realm_type: "native".into(),
+                    node_name: "n".into(),
+                    domain: None,
+                },
                 email: None,
                 full_name: Some("Joe".into()),
             },

@@ -43,11 +43,9 @@ enum WordClass {
 fn classify(character: char) -> WordClass {
     let code = character as u32;
     match code {
-        0x3040..=0x309F
-        | 0x3400..=0x4DBF
-        | 0x4E00..=0x9FFF
-        | 0xF900..=0xFAFF
-        | 0x20000..=0x3FFFF => return WordClass::Ideographic,
+        0x3040..=0x309F | 0x3400..=0x4DBF | 0x4E00..=0x9FFF | 0xF900..=0xFAFF | 0x20000..=0x3FFFF => {
+            return WordClass::Ideographic
+        }
         0x30A0..=0x30FF | 0x31F0..=0x31FF | 0xFF66..=0xFF9F => return WordClass::Katakana,
         0x0300..=0x036F | 0x1AB0..=0x1AFF | 0x1DC0..=0x1DFF | 0x20D0..=0x20FF | 0xFE20..=0xFE2F => {
             return WordClass::Extend
@@ -58,22 +56,15 @@ fn classify(character: char) -> WordClass {
         _ => {}
     }
     match character {
-        '_'
-        | '\u{203F}'
-        | '\u{2040}'
-        | '\u{2054}'
-        | '\u{FE33}'
-        | '\u{FE34}'
-        | '\u{FE4D}'..='\u{FE4F}'
-        | '\u{FF3F}' => WordClass::ExtendNumLet,
-        ':' | '\u{00B7}' | '\u{0387}' | '\u{05F4}' | '\u{2027}' | '\u{FE13}' | '\u{FE55}'
-        | '\u{FF1A}' => WordClass::MidLetter,
-        '.' | '\u{2018}' | '\u{2019}' | '\u{2024}' | '\u{FE52}' | '\u{FF07}' | '\u{FF0E}' => {
-            WordClass::MidNumLet
+        '_' | '\u{203F}' | '\u{2040}' | '\u{2054}' | '\u{FE33}' | '\u{FE34}' | '\u{FE4D}'..='\u{FE4F}' | '\u{FF3F}' => {
+            WordClass::ExtendNumLet
         }
-        ',' | ';' | '\u{037E}' | '\u{0589}' | '\u{060C}' | '\u{060D}' | '\u{066C}' | '\u{07F8}'
-        | '\u{2044}' | '\u{FE10}' | '\u{FE14}' | '\u{FE50}' | '\u{FE54}' | '\u{FF0C}'
-        | '\u{FF1B}' => WordClass::MidNum,
+        ':' | '\u{00B7}' | '\u{0387}' | '\u{05F4}' | '\u{2027}' | '\u{FE13}' | '\u{FE55}' | '\u{FF1A}' => {
+            WordClass::MidLetter
+        }
+        '.' | '\u{2018}' | '\u{2019}' | '\u{2024}' | '\u{FE52}' | '\u{FF07}' | '\u{FF0E}' => WordClass::MidNumLet,
+        ',' | ';' | '\u{037E}' | '\u{0589}' | '\u{060C}' | '\u{060D}' | '\u{066C}' | '\u{07F8}' | '\u{2044}'
+        | '\u{FE10}' | '\u{FE14}' | '\u{FE50}' | '\u{FE54}' | '\u{FF0C}' | '\u{FF1B}' => WordClass::MidNum,
         '\'' => WordClass::SingleQuote,
         _ if character.is_numeric() => WordClass::Numeric,
         _ if character.is_alphabetic() => WordClass::Letter,
@@ -82,10 +73,7 @@ fn classify(character: char) -> WordClass {
 }
 
 fn is_word_start(class: WordClass) -> bool {
-    matches!(
-        class,
-        WordClass::Letter | WordClass::Numeric | WordClass::Katakana | WordClass::ExtendNumLet
-    )
+    matches!(class, WordClass::Letter | WordClass::Numeric | WordClass::Katakana | WordClass::ExtendNumLet)
 }
 
 /// Tells whether two word characters are adjacent parts of one word (UAX#29 WB5, WB8-WB10, WB13*).
@@ -103,14 +91,8 @@ fn joins_directly(previous: WordClass, next: WordClass) -> bool {
 /// Tells whether `middle` may sit between two word characters of class `around` (WB6/7, WB11/12).
 fn joins_across(around: WordClass, middle: WordClass) -> bool {
     match around {
-        WordClass::Letter => matches!(
-            middle,
-            WordClass::MidLetter | WordClass::MidNumLet | WordClass::SingleQuote
-        ),
-        WordClass::Numeric => matches!(
-            middle,
-            WordClass::MidNum | WordClass::MidNumLet | WordClass::SingleQuote
-        ),
+        WordClass::Letter => matches!(middle, WordClass::MidLetter | WordClass::MidNumLet | WordClass::SingleQuote),
+        WordClass::Numeric => matches!(middle, WordClass::MidNum | WordClass::MidNumLet | WordClass::SingleQuote),
         _ => false,
     }
 }
@@ -125,24 +107,14 @@ struct WordSpan {
 /// Splits `text` into UAX#29-like words (not lowercased), each at most [`MAX_TOKEN_CHARS`] long.
 fn word_spans(text: &str, recognize_emails: bool) -> Vec<WordSpan> {
     let characters: Vec<(usize, char)> = text.char_indices().collect();
-    let classes: Vec<WordClass> = characters
-        .iter()
-        .map(|(_, character)| classify(*character))
-        .collect();
-    let byte_at = |index: usize| {
-        characters
-            .get(index)
-            .map_or(text.len(), |(offset, _)| *offset)
-    };
+    let classes: Vec<WordClass> = characters.iter().map(|(_, character)| classify(*character)).collect();
+    let byte_at = |index: usize| characters.get(index).map_or(text.len(), |(offset, _)| *offset);
     let mut spans = Vec::new();
     let mut index = 0;
     while index < characters.len() {
         if recognize_emails {
             if let Some(email_end) = match_email(&characters, index) {
-                spans.push(WordSpan {
-                    start: byte_at(index),
-                    end: byte_at(email_end),
-                });
+                spans.push(WordSpan { start: byte_at(index), end: byte_at(email_end) });
                 index = email_end;
                 continue;
             }
@@ -153,10 +125,7 @@ fn word_spans(text: &str, recognize_emails: bool) -> Vec<WordSpan> {
             while end < characters.len() && classes[end] == WordClass::Extend {
                 end += 1;
             }
-            spans.push(WordSpan {
-                start: byte_at(index),
-                end: byte_at(end),
-            });
+            spans.push(WordSpan { start: byte_at(index), end: byte_at(end) });
             index = end;
             continue;
         }
@@ -196,10 +165,7 @@ fn word_spans(text: &str, recognize_emails: bool) -> Vec<WordSpan> {
             let mut chunk_start = start;
             while chunk_start < end {
                 let chunk_end = (chunk_start + MAX_TOKEN_CHARS).min(end);
-                spans.push(WordSpan {
-                    start: byte_at(chunk_start),
-                    end: byte_at(chunk_end),
-                });
+                spans.push(WordSpan { start: byte_at(chunk_start), end: byte_at(chunk_end) });
                 chunk_start = chunk_end;
             }
         }
@@ -240,9 +206,7 @@ fn match_email(characters: &[(usize, char)], start: usize) -> Option<usize> {
     let mut end_of_domain = None;
     loop {
         let label_start = index;
-        while index < characters.len()
-            && (characters[index].1.is_ascii_alphanumeric() || characters[index].1 == '-')
-        {
+        while index < characters.len() && (characters[index].1.is_ascii_alphanumeric() || characters[index].1 == '-') {
             index += 1;
         }
         let label = &characters[label_start..index];
@@ -251,12 +215,7 @@ fn match_email(characters: &[(usize, char)], start: usize) -> Option<usize> {
             break;
         }
         label_count += 1;
-        if label_count >= 2
-            && label.len() >= 2
-            && label
-                .iter()
-                .all(|(_, character)| character.is_ascii_alphabetic())
-        {
+        if label_count >= 2 && label.len() >= 2 && label.iter().all(|(_, character)| character.is_ascii_alphabetic()) {
             end_of_domain = Some(index);
         }
         if characters.get(index).map(|(_, character)| *character) == Some('.') {
@@ -301,11 +260,7 @@ pub(crate) fn shingles(tokens: &[AnalyzedToken], size: usize) -> Vec<AnalyzedTok
         .windows(size)
         .enumerate()
         .map(|(index, window)| AnalyzedToken {
-            text: window
-                .iter()
-                .map(|token| token.text.as_str())
-                .collect::<Vec<_>>()
-                .join(" "),
+            text: window.iter().map(|token| token.text.as_str()).collect::<Vec<_>>().join(" "),
             position: index as u32,
             end_offset: window[size - 1].end_offset,
         })
@@ -381,11 +336,7 @@ pub(crate) fn email_tokens(text: &str) -> Vec<AnalyzedToken> {
             } else {
                 next_position - 1
             };
-            tokens.push(AnalyzedToken {
-                text: lowered,
-                position,
-                end_offset: span.end,
-            });
+            tokens.push(AnalyzedToken { text: lowered, position, end_offset: span.end });
         }
     }
     tokens
@@ -405,26 +356,14 @@ mod tests {
     fn standard_keeps_underscored_and_dotted_words_whole() {
         assert_eq!(texts(&standard_tokens("user_foo")), ["user_foo"]);
         assert_eq!(texts(&standard_tokens("example.org")), ["example.org"]);
-        assert_eq!(
-            texts(&standard_tokens("O'Neil 3.14 1,000")),
-            ["o'neil", "3.14", "1,000"]
-        );
-        assert_eq!(
-            texts(&standard_tokens("Very Curious User Foo")),
-            ["very", "curious", "user", "foo"]
-        );
+        assert_eq!(texts(&standard_tokens("O'Neil 3.14 1,000")), ["o'neil", "3.14", "1,000"]);
+        assert_eq!(texts(&standard_tokens("Very Curious User Foo")), ["very", "curious", "user", "foo"]);
     }
 
     #[test]
     fn standard_splits_at_punctuation_and_at() {
-        assert_eq!(
-            texts(&standard_tokens("jack.nich@example.com")),
-            ["jack.nich", "example.com"]
-        );
-        assert_eq!(
-            texts(&standard_tokens("a-b (c) d. e")),
-            ["a", "b", "c", "d", "e"]
-        );
+        assert_eq!(texts(&standard_tokens("jack.nich@example.com")), ["jack.nich", "example.com"]);
+        assert_eq!(texts(&standard_tokens("a-b (c) d. e")), ["a", "b", "c", "d", "e"]);
         assert_eq!(texts(&standard_tokens("end.")), ["end"]);
         assert_eq!(texts(&standard_tokens("___ _x")), ["_x"]);
     }
@@ -433,10 +372,7 @@ mod tests {
     fn standard_handles_unicode() {
         assert_eq!(texts(&standard_tokens("Zoë Çelik")), ["zoë", "çelik"]);
         assert_eq!(texts(&standard_tokens("Łukasz")), ["łukasz"]);
-        assert_eq!(
-            texts(&standard_tokens("渡辺 太郎")),
-            ["渡", "辺", "太", "郎"]
-        );
+        assert_eq!(texts(&standard_tokens("渡辺 太郎")), ["渡", "辺", "太", "郎"]);
         assert_eq!(texts(&standard_tokens("カタカナ")), ["カタカナ"]);
         assert_eq!(texts(&standard_tokens("Zoe\u{0308}")), ["zoe\u{0308}"]);
     }
@@ -461,48 +397,24 @@ mod tests {
     #[test]
     fn shingles_join_consecutive_tokens() {
         let tokens = standard_tokens("Super Curious Admin Bar");
-        assert_eq!(
-            texts(&shingles(&tokens, 2)),
-            ["super curious", "curious admin", "admin bar"]
-        );
-        assert_eq!(
-            texts(&shingles(&tokens, 3)),
-            ["super curious admin", "curious admin bar"]
-        );
+        assert_eq!(texts(&shingles(&tokens, 2)), ["super curious", "curious admin", "admin bar"]);
+        assert_eq!(texts(&shingles(&tokens, 3)), ["super curious admin", "curious admin bar"]);
         assert!(shingles(&tokens[..1], 2).is_empty());
     }
 
     #[test]
     fn edge_ngrams_count_characters() {
-        assert_eq!(
-            edge_ngrams("zoë", 8).collect::<Vec<_>>(),
-            ["z", "zo", "zoë"]
-        );
-        assert_eq!(
-            edge_ngrams("abcdef", 3).collect::<Vec<_>>(),
-            ["a", "ab", "abc"]
-        );
+        assert_eq!(edge_ngrams("zoë", 8).collect::<Vec<_>>(), ["z", "zo", "zoë"]);
+        assert_eq!(edge_ngrams("abcdef", 3).collect::<Vec<_>>(), ["a", "ab", "abc"]);
     }
 
     #[test]
     fn email_emits_address_local_part_domain_and_runs() {
         let tokens = email_tokens("FooEmail@Example.org");
-        assert_eq!(
-            texts(&tokens),
-            [
-                "fooemail@example.org",
-                "fooemail",
-                "example.org",
-                "example",
-                "org"
-            ]
-        );
+        assert_eq!(texts(&tokens), ["fooemail@example.org", "fooemail", "example.org", "example", "org"]);
         assert!(tokens.iter().all(|token| token.position == 0));
         let with_digits = email_tokens("joe2@x.io");
-        assert_eq!(
-            texts(&with_digits),
-            ["joe2@x.io", "joe2", "x.io", "joe", "x", "io", "2"]
-        );
+        assert_eq!(texts(&with_digits), ["joe2@x.io", "joe2", "x.io", "joe", "x", "io", "2"]);
     }
 
     #[test]
@@ -510,10 +422,7 @@ mod tests {
         let tokens = email_tokens("Kurious One");
         assert_eq!(texts(&tokens), ["kurious", "one"]);
         assert_eq!(tokens[1].position, 1);
-        assert_eq!(
-            texts(&email_tokens("example.org")),
-            ["example.org", "example", "org"]
-        );
+        assert_eq!(texts(&email_tokens("example.org")), ["example.org", "example", "org"]);
         assert_eq!(texts(&email_tokens("bob bob")), ["bob"]);
         assert_eq!(texts(&email_tokens("fooem")), ["fooem"]);
     }
@@ -521,10 +430,7 @@ mod tests {
     #[test]
     fn email_recognition_needs_a_real_domain() {
         assert_eq!(texts(&email_tokens("a@localhost")), ["a", "localhost"]);
-        assert_eq!(
-            texts(&email_tokens("x.y@b.co")),
-            ["x.y@b.co", "x.y", "b.co", "x", "y", "b", "co"]
-        );
+        assert_eq!(texts(&email_tokens("x.y@b.co")), ["x.y@b.co", "x.y", "b.co", "x", "y", "b", "co"]);
     }
 
     proptest! {

@@ -95,16 +95,8 @@ const LAST_NAMES: [&str; 40] = [
     "hill",
     "çelik",
 ];
-const DOMAINS: [&str; 8] = [
-    "example.com",
-    "example.org",
-    "corp.io",
-    "mail.net",
-    "acme.co",
-    "globex.com",
-    "initech.com",
-    "umbrella.org",
-];
+const DOMAINS: [&str; 8] =
+    ["example.com", "example.org", "corp.io", "mail.net", "acme.co", "globex.com", "initech.com", "umbrella.org"];
 
 /// Small deterministic generator (splitmix64).
 struct Random(u64);
@@ -138,16 +130,10 @@ fn synthetic_profile(random: &mut Random, number: usize) -> SuggestDocument {
     };
     let full_name = match random.below(5) {
         0 => None,
-        1 => Some(format!(
-            "{} {} {}",
-            capitalize(first),
-            capitalize(random.pick(&FIRST_NAMES)),
-            capitalize(last)
-        )),
+        1 => Some(format!("{} {} {}", capitalize(first), capitalize(random.pick(&FIRST_NAMES)), capitalize(last))),
         _ => Some(format!("{} {}", capitalize(first), capitalize(last))),
     };
-    let email = (random.below(6) != 0)
-        .then(|| format!("{first}.{last}{}@{}", number % 1000, random.pick(&DOMAINS)));
+    let email = (random.below(6) != 0).then(|| format!("{first}.{last}{}@{}", number % 1000, random.pick(&DOMAINS)));
     SuggestDocument {
         uid: format!("u_{number:08}_0"),
         username,
@@ -161,9 +147,7 @@ fn synthetic_profile(random: &mut Random, number: usize) -> SuggestDocument {
 
 fn capitalize(word: &str) -> String {
     let mut characters = word.chars();
-    characters.next().map_or_else(String::new, |first| {
-        first.to_uppercase().chain(characters).collect()
-    })
+    characters.next().map_or_else(String::new, |first| first.to_uppercase().chain(characters).collect())
 }
 
 fn mixed_queries(random: &mut Random, document_count: usize) -> Vec<SuggestQuery> {
@@ -194,17 +178,10 @@ fn mixed_queries(random: &mut Random, document_count: usize) -> Vec<SuggestQuery
                 }
             }
         };
-        let mut query = SuggestQuery {
-            name,
-            size: 10,
-            ..SuggestQuery::default()
-        };
+        let mut query = SuggestQuery { name, size: 10, ..SuggestQuery::default() };
         if round % 3 == 0 {
             query.hint_uids = vec![format!("u_{:08}_0", random.below(document_count))];
-            query.hint_label = Some((
-                "kibana.spaces".to_string(),
-                vec![format!("space{}", random.below(20))],
-            ));
+            query.hint_label = Some(("kibana.spaces".to_string(), vec![format!("space{}", random.below(20))]));
         }
         queries.push(query);
     }
@@ -222,22 +199,14 @@ fn typo(word: &str, random: &mut Random) -> String {
 
 fn resident_memory_megabytes() -> String {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find(|line| line.starts_with("VmRSS"))
-        .unwrap_or("VmRSS: ?")
-        .to_string()
+    status.lines().find(|line| line.starts_with("VmRSS")).unwrap_or("VmRSS: ?").to_string()
 }
 
 /// Returns the time the current thread has spent on a CPU (Linux scheduler accounting), so that
 /// latencies can be measured apart from the other processes sharing the machine.
 fn thread_cpu_time() -> Duration {
     let schedstat = std::fs::read_to_string("/proc/thread-self/schedstat").unwrap_or_default();
-    let nanoseconds = schedstat
-        .split_whitespace()
-        .next()
-        .and_then(|value| value.parse().ok())
-        .unwrap_or(0);
+    let nanoseconds = schedstat.split_whitespace().next().and_then(|value| value.parse().ok()).unwrap_or(0);
     Duration::from_nanos(nanoseconds)
 }
 
@@ -248,35 +217,25 @@ fn percentile(sorted: &[Duration], fraction: f64) -> Duration {
 #[test]
 #[ignore = "benchmark: run with --release -- --ignored --nocapture"]
 fn bench_mixed_suggest_queries() {
-    let document_count: usize = std::env::var("SUGGEST_BENCH_DOCS")
-        .ok()
-        .and_then(|value| value.parse().ok())
-        .unwrap_or(200_000);
+    let document_count: usize =
+        std::env::var("SUGGEST_BENCH_DOCS").ok().and_then(|value| value.parse().ok()).unwrap_or(200_000);
     let mut random = Random(42);
     let persisted_dir = std::env::var("SUGGEST_BENCH_DIR").ok();
     let index = match &persisted_dir {
         Some(dir) => {
             let started = Instant::now();
             let index = ProfileIndex::open_in_dir(std::path::Path::new(dir)).expect("open");
-            println!(
-                "open_in_dir: {:?} (applied_seq_no {:?})",
-                started.elapsed(),
-                index.applied_seq_no()
-            );
+            println!("open_in_dir: {:?} (applied_seq_no {:?})", started.elapsed(), index.applied_seq_no());
             index
         }
         None => ProfileIndex::open_in_memory().expect("index"),
     };
     if index.applied_seq_no().is_none() {
         let started = Instant::now();
-        let changes: Vec<IndexChange> = (0..document_count)
-            .map(|number| IndexChange::Upsert(synthetic_profile(&mut random, number)))
-            .collect();
+        let changes: Vec<IndexChange> =
+            (0..document_count).map(|number| IndexChange::Upsert(synthetic_profile(&mut random, number))).collect();
         index.apply(changes, document_count as i64).expect("apply");
-        println!(
-            "indexed {document_count} profiles in {:?}",
-            started.elapsed()
-        );
+        println!("indexed {document_count} profiles in {:?}", started.elapsed());
     }
     println!("after indexing: {}", resident_memory_megabytes());
 
@@ -326,24 +285,16 @@ fn bench_mixed_suggest_queries() {
                 scope.spawn(move || {
                     let mut done = 0;
                     while started.elapsed() < duration {
-                        index
-                            .suggest(&queries[(done * 7 + worker) % queries.len()])
-                            .expect("suggest");
+                        index.suggest(&queries[(done * 7 + worker) % queries.len()]).expect("suggest");
                         done += 1;
                     }
                     done
                 })
             })
             .collect();
-        workers
-            .into_iter()
-            .map(|worker| worker.join().unwrap_or(0))
-            .sum()
+        workers.into_iter().map(|worker| worker.join().unwrap_or(0)).sum()
     });
-    println!(
-        "two threads: {:.0} queries/s",
-        completed as f64 / started.elapsed().as_secs_f64()
-    );
+    println!("two threads: {:.0} queries/s", completed as f64 / started.elapsed().as_secs_f64());
     println!("after queries: {}", resident_memory_megabytes());
 
     if std::env::var("SUGGEST_BENCH_APPLIES").is_err() {
@@ -353,14 +304,9 @@ fn bench_mixed_suggest_queries() {
     let single_applies = 200;
     for number in 0..single_applies {
         let change = IndexChange::Upsert(synthetic_profile(&mut random, number));
-        index
-            .apply(vec![change], (document_count + number) as i64 + 1)
-            .expect("apply");
+        index.apply(vec![change], (document_count + number) as i64 + 1).expect("apply");
     }
-    println!(
-        "single-change apply (commit + reload): {:?} each",
-        started.elapsed() / single_applies as u32
-    );
+    println!("single-change apply (commit + reload): {:?} each", started.elapsed() / single_applies as u32);
     let post_update = Instant::now();
     index.suggest(&queries[0]).expect("suggest");
     println!("first suggest after updates: {:?}", post_update.elapsed());
@@ -372,9 +318,8 @@ fn bench_single_applies_on_disk() {
     let directory = tempfile::tempdir().expect("tempdir");
     let index = ProfileIndex::open_in_dir(directory.path()).expect("open");
     let mut random = Random(7);
-    let seed: Vec<IndexChange> = (0..10_000)
-        .map(|number| IndexChange::Upsert(synthetic_profile(&mut random, number)))
-        .collect();
+    let seed: Vec<IndexChange> =
+        (0..10_000).map(|number| IndexChange::Upsert(synthetic_profile(&mut random, number))).collect();
     index.apply(seed, 1).expect("seed");
     let started = Instant::now();
     let single_applies = 100;
@@ -382,61 +327,42 @@ fn bench_single_applies_on_disk() {
         let change = IndexChange::Upsert(synthetic_profile(&mut random, number));
         index.apply(vec![change], 2 + number as i64).expect("apply");
     }
-    println!(
-        "on disk, single-change apply: {:?} each",
-        started.elapsed() / single_applies as u32
-    );
+    println!("on disk, single-change apply: {:?} each", started.elapsed() / single_applies as u32);
     let batch_started = Instant::now();
-    let batch: Vec<IndexChange> = (0..100)
-        .map(|number| IndexChange::Upsert(synthetic_profile(&mut random, number)))
-        .collect();
+    let batch: Vec<IndexChange> =
+        (0..100).map(|number| IndexChange::Upsert(synthetic_profile(&mut random, number))).collect();
     index.apply(batch, 1_000).expect("apply");
-    println!(
-        "on disk, one apply of 100 changes: {:?}",
-        batch_started.elapsed()
-    );
+    println!("on disk, one apply of 100 changes: {:?}", batch_started.elapsed());
     drop(index);
     let reopen_started = Instant::now();
     let reopened = ProfileIndex::open_in_dir(directory.path()).expect("reopen");
-    println!(
-        "reopen: {:?}, applied_seq_no {:?}",
-        reopen_started.elapsed(),
-        reopened.applied_seq_no()
-    );
+    println!("reopen: {:?}, applied_seq_no {:?}", reopen_started.elapsed(), reopened.applied_seq_no());
 }
 
 #[test]
 #[ignore = "profiling"]
 fn bench_trace_queries() {
-    let document_count: usize = std::env::var("SUGGEST_BENCH_DOCS")
-        .ok()
-        .and_then(|value| value.parse().ok())
-        .unwrap_or(200_000);
+    let document_count: usize =
+        std::env::var("SUGGEST_BENCH_DOCS").ok().and_then(|value| value.parse().ok()).unwrap_or(200_000);
     let mut random = Random(42);
     let index = match std::env::var("SUGGEST_BENCH_DIR") {
         Ok(dir) => ProfileIndex::open_in_dir(std::path::Path::new(&dir)).expect("open"),
         Err(_) => ProfileIndex::open_in_memory().expect("index"),
     };
     if index.applied_seq_no().is_none() {
-        let changes: Vec<IndexChange> = (0..document_count)
-            .map(|number| IndexChange::Upsert(synthetic_profile(&mut random, number)))
-            .collect();
+        let changes: Vec<IndexChange> =
+            (0..document_count).map(|number| IndexChange::Upsert(synthetic_profile(&mut random, number))).collect();
         let started = Instant::now();
         index.apply(changes, 1).expect("apply");
         println!("indexed in {:?}", started.elapsed());
     }
-    let names = std::env::var("SUGGEST_TRACE_NAMES").unwrap_or_else(|_| {
-        "example.com|andré.harris156@|lisa s|amélie g|a|s|john smith|jonh smtih|".to_string()
-    });
+    let names = std::env::var("SUGGEST_TRACE_NAMES")
+        .unwrap_or_else(|_| "example.com|andré.harris156@|lisa s|amélie g|a|s|john smith|jonh smtih|".to_string());
     for _ in 0..2 {
         for name in names.split('|') {
             let started = Instant::now();
             index
-                .suggest(&SuggestQuery {
-                    name: name.to_string(),
-                    size: 10,
-                    ..SuggestQuery::default()
-                })
+                .suggest(&SuggestQuery { name: name.to_string(), size: 10, ..SuggestQuery::default() })
                 .expect("suggest");
             println!("{name:?}: {:?}", started.elapsed());
         }
@@ -448,9 +374,8 @@ fn bench_trace_queries() {
 fn bench_commit_only() {
     let mut random = Random(3);
     let index = ProfileIndex::open_in_memory().expect("index");
-    let seed: Vec<IndexChange> = (0..20_000)
-        .map(|number| IndexChange::Upsert(synthetic_profile(&mut random, number)))
-        .collect();
+    let seed: Vec<IndexChange> =
+        (0..20_000).map(|number| IndexChange::Upsert(synthetic_profile(&mut random, number))).collect();
     index.apply(seed, 1).expect("seed");
     let started = Instant::now();
     for number in 0..300 {
@@ -463,15 +388,12 @@ fn bench_commit_only() {
 #[test]
 #[ignore = "profiling"]
 fn bench_queries_only_loop() {
-    let document_count: usize = std::env::var("SUGGEST_BENCH_DOCS")
-        .ok()
-        .and_then(|value| value.parse().ok())
-        .unwrap_or(200_000);
+    let document_count: usize =
+        std::env::var("SUGGEST_BENCH_DOCS").ok().and_then(|value| value.parse().ok()).unwrap_or(200_000);
     let mut random = Random(42);
     let index = ProfileIndex::open_in_memory().expect("index");
-    let changes: Vec<IndexChange> = (0..document_count)
-        .map(|number| IndexChange::Upsert(synthetic_profile(&mut random, number)))
-        .collect();
+    let changes: Vec<IndexChange> =
+        (0..document_count).map(|number| IndexChange::Upsert(synthetic_profile(&mut random, number))).collect();
     index.apply(changes, 1).expect("apply");
     println!("built");
     let queries = mixed_queries(&mut random, document_count);

@@ -69,11 +69,7 @@ pub(crate) struct TopHits {
 
 impl TopHits {
     pub(crate) fn new(capacity: usize) -> TopHits {
-        TopHits {
-            capacity,
-            heap: BinaryHeap::with_capacity(capacity.min(10_000) + 1),
-            worst_version: 0,
-        }
+        TopHits { capacity, heap: BinaryHeap::with_capacity(capacity.min(10_000) + 1), worst_version: 0 }
     }
 
     fn is_full(&self) -> bool {
@@ -173,23 +169,11 @@ fn first_doc_not_newer_than(last_synchronized: &dyn ColumnValues<i64>, value: i6
 /// scores into the window clause by clause (cheap per posting), then each matched document is
 /// completed by probing the non-essential clauses and the boosts, unless its bound cannot beat the
 /// current top hits.
-pub(crate) fn collect_segment(
-    input: SegmentInput<'_>,
-    top_hits: &mut TopHits,
-    window: &mut Window,
-) {
-    let SegmentInput {
-        segment_ord,
-        mut match_cursors,
-        mut boost_cursors,
-        alive_bitset,
-        last_synchronized,
-    } = input;
+pub(crate) fn collect_segment(input: SegmentInput<'_>, top_hits: &mut TopHits, window: &mut Window) {
+    let SegmentInput { segment_ord, mut match_cursors, mut boost_cursors, alive_bitset, last_synchronized } = input;
     // Cheapest-to-skip first: low maximum score, then high cost (dense clauses become probes first).
     match_cursors.sort_by(|left, right| {
-        left.max_score
-            .total_cmp(&right.max_score)
-            .then_with(|| right.cursor.cost().cmp(&left.cursor.cost()))
+        left.max_score.total_cmp(&right.max_score).then_with(|| right.cursor.cost().cmp(&left.cursor.cost()))
     });
     boost_cursors.sort_by_key(|scored| scored.cursor.cost());
     let boost_total: f32 = boost_cursors.iter().map(|scored| scored.max_score).sum();
@@ -203,21 +187,17 @@ pub(crate) fn collect_segment(
     let mut first_essential = 0;
     let mut seen_worst_version = u64::MAX;
     let mut strict_from: DocId = TERMINATED;
-    let refresh_strictness =
-        |top_hits: &TopHits, seen_worst_version: &mut u64, strict_from: &mut DocId| {
-            if *seen_worst_version != top_hits.worst_version {
-                *seen_worst_version = top_hits.worst_version;
-                *strict_from = top_hits.worst().map_or(TERMINATED, |worst| {
-                    first_doc_not_newer_than(&*last_synchronized, worst.last_synchronized)
-                });
-            }
-        };
+    let refresh_strictness = |top_hits: &TopHits, seen_worst_version: &mut u64, strict_from: &mut DocId| {
+        if *seen_worst_version != top_hits.worst_version {
+            *seen_worst_version = top_hits.worst_version;
+            *strict_from = top_hits
+                .worst()
+                .map_or(TERMINATED, |worst| first_doc_not_newer_than(&*last_synchronized, worst.last_synchronized));
+        }
+    };
     loop {
-        let window_start = match_cursors[first_essential..]
-            .iter()
-            .map(|scored| scored.cursor.doc())
-            .min()
-            .unwrap_or(TERMINATED);
+        let window_start =
+            match_cursors[first_essential..].iter().map(|scored| scored.cursor.doc()).min().unwrap_or(TERMINATED);
         if window_start == TERMINATED {
             return;
         }
@@ -263,29 +243,16 @@ pub(crate) fn collect_segment(
                 continue;
             }
             let candidate_last_synchronized = last_synchronized.get_val(candidate);
-            top_hits.offer(Hit {
-                score,
-                last_synchronized: candidate_last_synchronized,
-                segment_ord,
-                doc: candidate,
-            });
+            top_hits.offer(Hit { score, last_synchronized: candidate_last_synchronized, segment_ord, doc: candidate });
         }
     }
 }
 
 /// Counts the alive documents matched by any of `cursors`, stopping once `limit` is reached.
-pub(crate) fn count_matches(
-    mut cursors: Vec<ClauseCursor>,
-    alive_bitset: Option<&AliveBitSet>,
-    limit: u64,
-) -> u64 {
+pub(crate) fn count_matches(mut cursors: Vec<ClauseCursor>, alive_bitset: Option<&AliveBitSet>, limit: u64) -> u64 {
     let mut count = 0;
     while count < limit {
-        let candidate = cursors
-            .iter()
-            .map(ClauseCursor::doc)
-            .min()
-            .unwrap_or(TERMINATED);
+        let candidate = cursors.iter().map(ClauseCursor::doc).min().unwrap_or(TERMINATED);
         if candidate == TERMINATED {
             break;
         }
@@ -306,12 +273,7 @@ mod tests {
     use super::*;
 
     fn hit(score: f32, last_synchronized: i64, doc: DocId) -> Hit {
-        Hit {
-            score,
-            last_synchronized,
-            segment_ord: 0,
-            doc,
-        }
+        Hit { score, last_synchronized, segment_ord: 0, doc }
     }
 
     #[test]
@@ -347,9 +309,7 @@ mod tests {
     #[test]
     fn first_doc_not_newer_than_searches_a_descending_column() {
         let column: Arc<dyn ColumnValues<i64>> =
-            Arc::new(tantivy::columnar::column_values::VecColumn::from(vec![
-                9i64, 7, 7, 5, 1,
-            ]));
+            Arc::new(tantivy::columnar::column_values::VecColumn::from(vec![9i64, 7, 7, 5, 1]));
         assert_eq!(first_doc_not_newer_than(&*column, 7), 1);
         assert_eq!(first_doc_not_newer_than(&*column, 6), 3);
         assert_eq!(first_doc_not_newer_than(&*column, 10), 0);

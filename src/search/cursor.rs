@@ -28,11 +28,7 @@ impl Bm25Scorer {
             let length = FieldNormReader::id_to_fieldnorm(fieldnorm_id as u8) as f32;
             *norm = BM25_K1 * (1.0 - BM25_B + BM25_B * length / statistics.average_fieldnorm);
         }
-        Bm25Scorer {
-            weight: statistics.idf,
-            length_norms,
-            fieldnorms,
-        }
+        Bm25Scorer { weight: statistics.idf, length_norms, fieldnorms }
     }
 
     fn score(&self, doc: DocId, term_frequency: f32) -> f32 {
@@ -128,20 +124,17 @@ impl Window {
 
     /// Returns the offsets of the matched documents, in increasing order.
     pub(crate) fn matched_offsets(&self) -> impl Iterator<Item = usize> + '_ {
-        self.matched
-            .iter()
-            .enumerate()
-            .flat_map(|(word_index, word)| {
-                let mut bits = *word;
-                std::iter::from_fn(move || {
-                    if bits == 0 {
-                        return None;
-                    }
-                    let bit = bits.trailing_zeros() as usize;
-                    bits &= bits - 1;
-                    Some(word_index * 64 + bit)
-                })
+        self.matched.iter().enumerate().flat_map(|(word_index, word)| {
+            let mut bits = *word;
+            std::iter::from_fn(move || {
+                if bits == 0 {
+                    return None;
+                }
+                let bit = bits.trailing_zeros() as usize;
+                bits &= bits - 1;
+                Some(word_index * 64 + bit)
             })
+        })
     }
 }
 
@@ -149,11 +142,7 @@ impl Window {
 const MAX_STREAMED_TERMS: usize = 16;
 
 fn smallest_member_doc(members: &[UnionMember]) -> DocId {
-    members
-        .iter()
-        .map(|member| member.postings.doc())
-        .min()
-        .unwrap_or(TERMINATED)
+    members.iter().map(|member| member.postings.doc()).min().unwrap_or(TERMINATED)
 }
 
 impl ClauseCursor {
@@ -162,9 +151,7 @@ impl ClauseCursor {
         match self {
             ClauseCursor::Postings { postings, .. } => postings.doc(),
             ClauseCursor::Union { doc, .. } => *doc,
-            ClauseCursor::Merged { docs, index, .. } => {
-                docs.get(*index).copied().unwrap_or(TERMINATED)
-            }
+            ClauseCursor::Merged { docs, index, .. } => docs.get(*index).copied().unwrap_or(TERMINATED),
             ClauseCursor::AllDocuments { doc, .. } => *doc,
         }
     }
@@ -187,11 +174,7 @@ impl ClauseCursor {
                 self.doc()
             }
             ClauseCursor::AllDocuments { doc, max_doc } => {
-                *doc = if *doc + 1 >= *max_doc {
-                    TERMINATED
-                } else {
-                    *doc + 1
-                };
+                *doc = if *doc + 1 >= *max_doc { TERMINATED } else { *doc + 1 };
                 *doc
             }
         }
@@ -218,11 +201,7 @@ impl ClauseCursor {
                 self.doc()
             }
             ClauseCursor::AllDocuments { doc, max_doc } => {
-                *doc = if target >= *max_doc {
-                    TERMINATED
-                } else {
-                    target
-                };
+                *doc = if target >= *max_doc { TERMINATED } else { target };
                 *doc
             }
         }
@@ -231,37 +210,22 @@ impl ClauseCursor {
     /// Returns the score of the current document.
     pub(crate) fn score(&self) -> f32 {
         match self {
-            ClauseCursor::Postings {
-                postings,
-                boost,
-                scorer,
-            } => match scorer {
+            ClauseCursor::Postings { postings, boost, scorer } => match scorer {
                 ClauseScorer::Constant(score) => *score,
                 ClauseScorer::BestTerm(bm25) | ClauseScorer::SummedTerms(bm25) => {
                     *boost * bm25.score(postings.doc(), postings.term_freq() as f32)
                 }
             },
-            ClauseCursor::Union {
-                members,
-                doc,
-                scorer,
-            } => {
-                let current = members
-                    .iter()
-                    .filter(|member| member.postings.doc() == *doc);
+            ClauseCursor::Union { members, doc, scorer } => {
+                let current = members.iter().filter(|member| member.postings.doc() == *doc);
                 match scorer {
                     ClauseScorer::Constant(score) => *score,
                     ClauseScorer::BestTerm(bm25) => current
-                        .map(|member| {
-                            member.boost * bm25.score(*doc, member.postings.term_freq() as f32)
-                        })
+                        .map(|member| member.boost * bm25.score(*doc, member.postings.term_freq() as f32))
                         .fold(0.0, f32::max),
-                    ClauseScorer::SummedTerms(bm25) => bm25.score(
-                        *doc,
-                        current
-                            .map(|member| member.postings.term_freq() as f32)
-                            .sum(),
-                    ),
+                    ClauseScorer::SummedTerms(bm25) => {
+                        bm25.score(*doc, current.map(|member| member.postings.term_freq() as f32).sum())
+                    }
                 }
             }
             ClauseCursor::Merged { scores, index, .. } => scores[*index],
@@ -274,11 +238,7 @@ impl ClauseCursor {
     pub(crate) fn accumulate(&mut self, window: &mut Window) {
         let (base, end) = (window.base, window.end);
         match self {
-            ClauseCursor::Postings {
-                postings,
-                boost,
-                scorer,
-            } => {
+            ClauseCursor::Postings { postings, boost, scorer } => {
                 let mut doc = postings.doc();
                 while doc < end {
                     let offset = (doc - base) as usize;
@@ -292,11 +252,7 @@ impl ClauseCursor {
                     doc = postings.advance();
                 }
             }
-            ClauseCursor::Union {
-                members,
-                doc,
-                scorer,
-            } => {
+            ClauseCursor::Union { members, doc, scorer } => {
                 window.clause_touched.clear();
                 for member in members.iter_mut() {
                     let mut member_doc = member.postings.doc();
@@ -305,8 +261,7 @@ impl ClauseCursor {
                         let value = match scorer {
                             ClauseScorer::Constant(score) => *score,
                             ClauseScorer::BestTerm(bm25) => {
-                                member.boost
-                                    * bm25.score(member_doc, member.postings.term_freq() as f32)
+                                member.boost * bm25.score(member_doc, member.postings.term_freq() as f32)
                             }
                             ClauseScorer::SummedTerms(_) => member.postings.term_freq() as f32,
                         };
@@ -316,9 +271,7 @@ impl ClauseCursor {
                         }
                         *slot = match scorer {
                             ClauseScorer::SummedTerms(_) => *slot + value,
-                            ClauseScorer::Constant(_) | ClauseScorer::BestTerm(_) => {
-                                slot.max(value)
-                            }
+                            ClauseScorer::Constant(_) | ClauseScorer::BestTerm(_) => slot.max(value),
                         };
                         member_doc = member.postings.advance();
                     }
@@ -328,9 +281,7 @@ impl ClauseCursor {
                     let offset = offset as usize;
                     let value = std::mem::take(&mut window.clause_values[offset]);
                     window.scores[offset] += match scorer {
-                        ClauseScorer::SummedTerms(bm25) => {
-                            bm25.score(base + offset as DocId, value)
-                        }
+                        ClauseScorer::SummedTerms(bm25) => bm25.score(base + offset as DocId, value),
                         ClauseScorer::Constant(_) | ClauseScorer::BestTerm(_) => value,
                     };
                     window.mark(offset);
@@ -338,11 +289,7 @@ impl ClauseCursor {
                 window.clause_touched = touched;
                 *doc = smallest_member_doc(members);
             }
-            ClauseCursor::Merged {
-                docs,
-                scores,
-                index,
-            } => {
+            ClauseCursor::Merged { docs, scores, index } => {
                 while let Some(&doc) = docs.get(*index) {
                     if doc >= end {
                         break;
@@ -367,11 +314,9 @@ impl ClauseCursor {
     pub(crate) fn exact_len_lower_bound(&self) -> u64 {
         match self {
             ClauseCursor::Postings { postings, .. } => u64::from(postings.doc_freq()),
-            ClauseCursor::Union { members, .. } => members
-                .iter()
-                .map(|member| u64::from(member.postings.doc_freq()))
-                .max()
-                .unwrap_or(0),
+            ClauseCursor::Union { members, .. } => {
+                members.iter().map(|member| u64::from(member.postings.doc_freq())).max().unwrap_or(0)
+            }
             ClauseCursor::Merged { docs, .. } => docs.len() as u64,
             ClauseCursor::AllDocuments { max_doc, .. } => u64::from(*max_doc),
         }
@@ -381,10 +326,9 @@ impl ClauseCursor {
     pub(crate) fn cost(&self) -> u64 {
         match self {
             ClauseCursor::Postings { postings, .. } => u64::from(postings.size_hint()),
-            ClauseCursor::Union { members, .. } => members
-                .iter()
-                .map(|member| u64::from(member.postings.size_hint()))
-                .sum(),
+            ClauseCursor::Union { members, .. } => {
+                members.iter().map(|member| u64::from(member.postings.size_hint())).sum()
+            }
             ClauseCursor::Merged { docs, .. } => docs.len() as u64,
             ClauseCursor::AllDocuments { max_doc, .. } => u64::from(*max_doc),
         }
@@ -403,9 +347,7 @@ pub(crate) fn open_cursor(
     let inverted_index = segment_reader.inverted_index(clause.field)?;
     let mut term_infos: Vec<(TermInfo, f32)> = Vec::new();
     match &clause.source {
-        TermSource::AllDocuments => {
-            return Ok(Some(ClauseCursor::AllDocuments { doc: 0, max_doc }))
-        }
+        TermSource::AllDocuments => return Ok(Some(ClauseCursor::AllDocuments { doc: 0, max_doc })),
         TermSource::Terms(terms) => {
             for term in terms {
                 if let Some(term_info) = inverted_index.terms().get(&term.bytes)? {
@@ -432,38 +374,25 @@ pub(crate) fn open_cursor(
     };
     let scorer = match clause.scoring {
         Scoring::Constant(score) => ClauseScorer::Constant(score),
-        Scoring::BestTerm(statistics) => ClauseScorer::BestTerm(Bm25Scorer::new(
-            statistics,
-            segment_reader.get_fieldnorms_reader(clause.field)?,
-        )),
-        Scoring::SummedTerms(statistics) => ClauseScorer::SummedTerms(Bm25Scorer::new(
-            statistics,
-            segment_reader.get_fieldnorms_reader(clause.field)?,
-        )),
+        Scoring::BestTerm(statistics) => {
+            ClauseScorer::BestTerm(Bm25Scorer::new(statistics, segment_reader.get_fieldnorms_reader(clause.field)?))
+        }
+        Scoring::SummedTerms(statistics) => {
+            ClauseScorer::SummedTerms(Bm25Scorer::new(statistics, segment_reader.get_fieldnorms_reader(clause.field)?))
+        }
     };
     if let [(term_info, boost)] = term_infos.as_slice() {
         let postings = inverted_index.read_postings_from_terminfo(term_info, record_option)?;
-        return Ok(Some(ClauseCursor::Postings {
-            postings: Box::new(postings),
-            boost: *boost,
-            scorer,
-        }));
+        return Ok(Some(ClauseCursor::Postings { postings: Box::new(postings), boost: *boost, scorer }));
     }
     if term_infos.len() <= MAX_STREAMED_TERMS {
         let mut members = Vec::with_capacity(term_infos.len());
         for (term_info, boost) in &term_infos {
             let postings = inverted_index.read_postings_from_terminfo(term_info, record_option)?;
-            members.push(UnionMember {
-                postings,
-                boost: *boost,
-            });
+            members.push(UnionMember { postings, boost: *boost });
         }
         let doc = smallest_member_doc(&members);
-        return Ok(Some(ClauseCursor::Union {
-            members,
-            doc,
-            scorer,
-        }));
+        return Ok(Some(ClauseCursor::Union { members, doc, scorer }));
     }
     let mut matches: Vec<TermMatch> = Vec::new();
     for (term_info, boost) in &term_infos {
@@ -474,41 +403,24 @@ pub(crate) fn open_cursor(
                 Scoring::Constant(_) => 1.0,
                 Scoring::BestTerm(_) | Scoring::SummedTerms(_) => postings.term_freq() as f32,
             };
-            matches.push(TermMatch {
-                doc,
-                term_frequency,
-                boost: *boost,
-            });
+            matches.push(TermMatch { doc, term_frequency, boost: *boost });
             doc = postings.advance();
         }
     }
     matches.sort_unstable_by_key(|term_match| term_match.doc);
     let mut docs: Vec<DocId> = Vec::with_capacity(matches.len());
     let mut scores: Vec<f32> = Vec::with_capacity(matches.len());
-    merge_by_doc(
-        &matches,
-        &mut docs,
-        &mut scores,
-        |doc, group| match &scorer {
-            ClauseScorer::Constant(score) => *score,
-            ClauseScorer::BestTerm(bm25) => group
-                .iter()
-                .map(|term_match| term_match.boost * bm25.score(doc, term_match.term_frequency))
-                .fold(0.0, f32::max),
-            ClauseScorer::SummedTerms(bm25) => bm25.score(
-                doc,
-                group
-                    .iter()
-                    .map(|term_match| term_match.term_frequency)
-                    .sum(),
-            ),
-        },
-    );
-    Ok(Some(ClauseCursor::Merged {
-        docs,
-        scores,
-        index: 0,
-    }))
+    merge_by_doc(&matches, &mut docs, &mut scores, |doc, group| match &scorer {
+        ClauseScorer::Constant(score) => *score,
+        ClauseScorer::BestTerm(bm25) => group
+            .iter()
+            .map(|term_match| term_match.boost * bm25.score(doc, term_match.term_frequency))
+            .fold(0.0, f32::max),
+        ClauseScorer::SummedTerms(bm25) => {
+            bm25.score(doc, group.iter().map(|term_match| term_match.term_frequency).sum())
+        }
+    });
+    Ok(Some(ClauseCursor::Merged { docs, scores, index: 0 }))
 }
 
 /// One posting of one term of a multi-term clause.

@@ -98,11 +98,7 @@ impl CorpusStatistics<'_> {
         Ok(frequency)
     }
 
-    fn bm25(
-        &self,
-        field: Field,
-        max_document_frequency: u64,
-    ) -> Result<Bm25Statistics, SearchError> {
+    fn bm25(&self, field: Field, max_document_frequency: u64) -> Result<Bm25Statistics, SearchError> {
         let mut total_tokens = 0u64;
         for segment_reader in self.searcher.segment_readers() {
             total_tokens += segment_reader.inverted_index(field)?.total_num_tokens();
@@ -110,10 +106,7 @@ impl CorpusStatistics<'_> {
         let document_count = self.document_count.max(1) as f32;
         let frequency = max_document_frequency as f32;
         let idf = (1.0 + (document_count - frequency + 0.5) / (frequency + 0.5)).ln();
-        Ok(Bm25Statistics {
-            idf,
-            average_fieldnorm: (total_tokens as f32 / document_count).max(1.0),
-        })
+        Ok(Bm25Statistics { idf, average_fieldnorm: (total_tokens as f32 / document_count).max(1.0) })
     }
 }
 
@@ -122,15 +115,8 @@ pub(crate) fn resolve_clauses(
     searcher: &Searcher,
     clauses: &[PlannedClause],
 ) -> Result<Vec<ResolvedClause>, SearchError> {
-    let document_count = searcher
-        .segment_readers()
-        .iter()
-        .map(|reader| u64::from(reader.max_doc()))
-        .sum();
-    let corpus = CorpusStatistics {
-        searcher,
-        document_count,
-    };
+    let document_count = searcher.segment_readers().iter().map(|reader| u64::from(reader.max_doc())).sum();
+    let corpus = CorpusStatistics { searcher, document_count };
     let mut resolved = Vec::with_capacity(clauses.len());
     for clause in clauses {
         if let Some(resolved_clause) = resolve_clause(&corpus, clause)? {
@@ -141,10 +127,7 @@ pub(crate) fn resolve_clauses(
 }
 
 fn exact(text: &str) -> WeightedTerm {
-    WeightedTerm {
-        bytes: text.as_bytes().to_vec(),
-        boost: 1.0,
-    }
+    WeightedTerm { bytes: text.as_bytes().to_vec(), boost: 1.0 }
 }
 
 fn resolve_clause(
@@ -153,28 +136,20 @@ fn resolve_clause(
 ) -> Result<Option<ResolvedClause>, SearchError> {
     let field = clause.field;
     let resolved = match &clause.matcher {
-        Matcher::AllDocuments => ResolvedClause {
-            field,
-            source: TermSource::AllDocuments,
-            scoring: Scoring::Constant(0.0),
-        },
+        Matcher::AllDocuments => {
+            ResolvedClause { field, source: TermSource::AllDocuments, scoring: Scoring::Constant(0.0) }
+        }
         Matcher::AnyTerm { texts } => ResolvedClause {
             field,
             source: TermSource::Terms(texts.iter().map(|text| exact(text)).collect()),
             scoring: Scoring::Constant(1.0),
         },
-        Matcher::Prefix {
-            prefix,
-            edge_ngram_field: Some(edge_ngram_field),
-        } => ResolvedClause {
+        Matcher::Prefix { prefix, edge_ngram_field: Some(edge_ngram_field) } => ResolvedClause {
             field: *edge_ngram_field,
             source: TermSource::Terms(vec![exact(prefix)]),
             scoring: Scoring::Constant(1.0),
         },
-        Matcher::Prefix {
-            prefix,
-            edge_ngram_field: None,
-        } => ResolvedClause {
+        Matcher::Prefix { prefix, edge_ngram_field: None } => ResolvedClause {
             field,
             source: TermSource::Prefix(prefix.as_bytes().to_vec()),
             scoring: Scoring::Constant(1.0),
@@ -201,23 +176,12 @@ fn resolve_clause(
         }
         Matcher::Fuzzy { text, max_edits } => {
             let expansions = fuzzy_expansions(corpus, field, text, *max_edits)?;
-            let Some(max_frequency) = expansions
-                .iter()
-                .map(|expansion| expansion.document_frequency)
-                .max()
-            else {
+            let Some(max_frequency) = expansions.iter().map(|expansion| expansion.document_frequency).max() else {
                 return Ok(None);
             };
             let statistics = corpus.bm25(field, max_frequency)?;
-            let terms = expansions
-                .into_iter()
-                .map(|expansion| expansion.term)
-                .collect();
-            ResolvedClause {
-                field,
-                source: TermSource::Terms(terms),
-                scoring: Scoring::BestTerm(statistics),
-            }
+            let terms = expansions.into_iter().map(|expansion| expansion.term).collect();
+            ResolvedClause { field, source: TermSource::Terms(terms), scoring: Scoring::BestTerm(statistics) }
         }
     };
     Ok(Some(resolved))
@@ -244,14 +208,9 @@ fn fuzzy_expansions(
         if document_frequency == 0 {
             return Ok(Vec::new());
         }
-        return Ok(vec![FuzzyExpansion {
-            term: exact(text),
-            edits: 0,
-            document_frequency,
-        }]);
+        return Ok(vec![FuzzyExpansion { term: exact(text), edits: 0, document_frequency }]);
     }
-    let automaton =
-        FuzzyTermQuery::new(Term::from_field_text(field, text), max_edits, true).automaton()?;
+    let automaton = FuzzyTermQuery::new(Term::from_field_text(field, text), max_edits, true).automaton()?;
     let query_characters: Vec<char> = text.chars().collect();
     let mut found: HashMap<Vec<u8>, (u8, u64)> = HashMap::new();
     for segment_reader in corpus.searcher.segment_readers() {
@@ -259,15 +218,10 @@ fn fuzzy_expansions(
         let mut stream = inverted_index.terms().search(&automaton).into_stream()?;
         while stream.advance() {
             let document_frequency = u64::from(stream.value().doc_freq);
-            let entry = found
-                .entry(stream.key().to_vec())
-                .or_insert_with_key(|key| {
-                    let candidate: Vec<char> = String::from_utf8_lossy(key).chars().collect();
-                    (
-                        optimal_string_alignment_distance(&query_characters, &candidate),
-                        0,
-                    )
-                });
+            let entry = found.entry(stream.key().to_vec()).or_insert_with_key(|key| {
+                let candidate: Vec<char> = String::from_utf8_lossy(key).chars().collect();
+                (optimal_string_alignment_distance(&query_characters, &candidate), 0)
+            });
             entry.1 += document_frequency;
         }
     }
@@ -278,18 +232,10 @@ fn fuzzy_expansions(
             let candidate_length = String::from_utf8_lossy(&bytes).chars().count();
             let shortest = candidate_length.min(query_characters.len()).max(1) as f32;
             let boost = (1.0 - f32::from(edits) / shortest).max(0.1);
-            FuzzyExpansion {
-                term: WeightedTerm { bytes, boost },
-                edits,
-                document_frequency,
-            }
+            FuzzyExpansion { term: WeightedTerm { bytes, boost }, edits, document_frequency }
         })
         .collect();
-    expansions.sort_by(|left, right| {
-        left.edits
-            .cmp(&right.edits)
-            .then_with(|| left.term.bytes.cmp(&right.term.bytes))
-    });
+    expansions.sort_by(|left, right| left.edits.cmp(&right.edits).then_with(|| left.term.bytes.cmp(&right.term.bytes)));
     expansions.truncate(MAX_FUZZY_EXPANSIONS);
     Ok(expansions)
 }
@@ -311,11 +257,7 @@ pub(crate) fn optimal_string_alignment_distance(left: &[char], right: &[char]) -
             let mut best = (table[(row - 1) * width + column] + 1)
                 .min(table[row * width + column - 1] + 1)
                 .min(table[(row - 1) * width + column - 1] + substitution_cost);
-            if row > 1
-                && column > 1
-                && left[row - 1] == right[column - 2]
-                && left[row - 2] == right[column - 1]
-            {
+            if row > 1 && column > 1 && left[row - 1] == right[column - 2] && left[row - 2] == right[column - 1] {
                 best = best.min(table[(row - 2) * width + column - 2] + 1);
             }
             table[row * width + column] = best;

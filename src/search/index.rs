@@ -10,8 +10,7 @@ use tantivy::directory::MmapDirectory;
 use tantivy::indexer::{IndexWriterOptions, LogMergePolicy};
 use tantivy::store::Compressor;
 use tantivy::{
-    Index, IndexReader, IndexSettings, IndexSortByField, IndexWriter, Order, ReloadPolicy,
-    SegmentReader, Term,
+    Index, IndexReader, IndexSettings, IndexSortByField, IndexWriter, Order, ReloadPolicy, SegmentReader, Term,
 };
 
 use crate::search::collect::{collect_segment, count_matches, ScoredCursor, SegmentInput, TopHits};
@@ -21,9 +20,7 @@ use crate::search::plan::plan_query;
 use crate::search::schema::{
     register_tokenizers, ProfileFields, INDEX_FORMAT_VERSION, LAST_SYNCHRONIZED_FIELD, UID_FIELD,
 };
-use crate::search::{
-    IndexChange, SearchError, SuggestQuery, SuggestResult, TRACK_TOTAL_HITS_UP_TO,
-};
+use crate::search::{IndexChange, SearchError, SuggestQuery, SuggestResult, TRACK_TOTAL_HITS_UP_TO};
 
 /// Memory the single indexing thread may buffer before it writes a segment.
 const WRITER_MEMORY_BUDGET_BYTES: usize = 200_000_000;
@@ -57,19 +54,13 @@ pub(crate) struct ProfileIndex {
 
 impl std::fmt::Debug for ProfileIndex {
     fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        formatter
-            .debug_struct("ProfileIndex")
-            .field("applied_seq_no", &self.applied_seq_no())
-            .finish_non_exhaustive()
+        formatter.debug_struct("ProfileIndex").field("applied_seq_no", &self.applied_seq_no()).finish_non_exhaustive()
     }
 }
 
 fn index_settings() -> IndexSettings {
     IndexSettings {
-        sort_by_field: Some(IndexSortByField {
-            field: LAST_SYNCHRONIZED_FIELD.to_string(),
-            order: Order::Desc,
-        }),
+        sort_by_field: Some(IndexSortByField { field: LAST_SYNCHRONIZED_FIELD.to_string(), order: Order::Desc }),
         docstore_compression: Compressor::None,
         ..IndexSettings::default()
     }
@@ -83,8 +74,7 @@ impl ProfileIndex {
         std::fs::create_dir_all(dir)?;
         let fields = ProfileFields::new();
         let directory = MmapDirectory::open(dir)?;
-        let exists = Index::exists(&directory)
-            .map_err(|error| SearchError::Io(std::io::Error::other(error)))?;
+        let exists = Index::exists(&directory).map_err(|error| SearchError::Io(std::io::Error::other(error)))?;
         if exists {
             let index = Index::open(directory)?;
             if is_compatible(&index, &fields)? {
@@ -93,20 +83,14 @@ impl ProfileIndex {
             drop(index);
             erase_directory_files(dir)?;
         }
-        let index = Index::builder()
-            .schema(fields.schema.clone())
-            .settings(index_settings())
-            .create_in_dir(dir)?;
+        let index = Index::builder().schema(fields.schema.clone()).settings(index_settings()).create_in_dir(dir)?;
         ProfileIndex::from_index(index, fields)
     }
 
     /// Creates an empty index held in memory (tests, or a server without a data directory).
     pub(crate) fn open_in_memory() -> Result<ProfileIndex, SearchError> {
         let fields = ProfileFields::new();
-        let index = Index::builder()
-            .schema(fields.schema.clone())
-            .settings(index_settings())
-            .create_in_ram()?;
+        let index = Index::builder().schema(fields.schema.clone()).settings(index_settings()).create_in_ram()?;
         ProfileIndex::from_index(index, fields)
     }
 
@@ -122,16 +106,8 @@ impl ProfileIndex {
         let mut merge_policy = LogMergePolicy::default();
         merge_policy.set_del_docs_ratio_before_merge(0.3);
         writer.set_merge_policy(Box::new(merge_policy));
-        let reader = index
-            .reader_builder()
-            .reload_policy(ReloadPolicy::OnCommitWithDelay)
-            .try_into()?;
-        Ok(ProfileIndex {
-            fields,
-            reader,
-            writer: Mutex::new(writer),
-            applied_seq_no: RwLock::new(applied_seq_no),
-        })
+        let reader = index.reader_builder().reload_policy(ReloadPolicy::OnCommitWithDelay).try_into()?;
+        Ok(ProfileIndex { fields, reader, writer: Mutex::new(writer), applied_seq_no: RwLock::new(applied_seq_no) })
     }
 
     /// Returns the highest store `seq_no` whose changes the index holds (persisted with them).
@@ -141,11 +117,7 @@ impl ProfileIndex {
 
     /// Applies `changes` in order (upsert by uid, delete by uid; disabled profiles are removed),
     /// commits them together with `up_to_seq_no`, and makes them visible to `suggest`.
-    pub(crate) fn apply(
-        &self,
-        changes: Vec<IndexChange>,
-        up_to_seq_no: i64,
-    ) -> Result<(), SearchError> {
+    pub(crate) fn apply(&self, changes: Vec<IndexChange>, up_to_seq_no: i64) -> Result<(), SearchError> {
         let mut writer = self.writer.lock().map_err(|_| SearchError::Poisoned)?;
         let index_was_empty = self.reader.searcher().num_docs() == 0;
         match self.write_changes(&writer, changes, index_was_empty) {
@@ -155,15 +127,9 @@ impl ProfileIndex {
                 return Err(error);
             }
         }
-        let applied_seq_no = self
-            .applied_seq_no()
-            .map_or(up_to_seq_no, |previous| previous.max(up_to_seq_no));
-        let payload = CommitPayload {
-            format_version: INDEX_FORMAT_VERSION,
-            applied_seq_no: Some(applied_seq_no),
-        };
-        let payload_json =
-            serde_json::to_string(&payload).map_err(|error| SearchError::Io(error.into()))?;
+        let applied_seq_no = self.applied_seq_no().map_or(up_to_seq_no, |previous| previous.max(up_to_seq_no));
+        let payload = CommitPayload { format_version: INDEX_FORMAT_VERSION, applied_seq_no: Some(applied_seq_no) };
+        let payload_json = serde_json::to_string(&payload).map_err(|error| SearchError::Io(error.into()))?;
         let mut prepared_commit = writer.prepare_commit()?;
         prepared_commit.set_payload(&payload_json);
         prepared_commit.commit()?;
@@ -208,12 +174,7 @@ impl ProfileIndex {
     /// Returns the uids of the best matching enabled profiles and the number of matches.
     pub(crate) fn suggest(&self, query: &SuggestQuery) -> Result<SuggestResult, SearchError> {
         let searcher = self.reader.searcher();
-        let plan = plan_query(
-            &self.fields,
-            &query.name,
-            &query.hint_uids,
-            query.hint_label.as_ref(),
-        );
+        let plan = plan_query(&self.fields, &query.name, &query.hint_uids, query.hint_label.as_ref());
         let name_clauses = resolve_clauses(&searcher, &plan.name_clauses)?;
         let hint_clauses = resolve_clauses(&searcher, &plan.hint_clauses)?;
         let mut segments = Vec::with_capacity(searcher.segment_readers().len());
@@ -225,10 +186,7 @@ impl ProfileIndex {
         }
         let (total, total_is_lower_bound) = if plan.matches_everything {
             let total = searcher.num_docs();
-            (
-                total.min(TRACK_TOTAL_HITS_UP_TO),
-                total > TRACK_TOTAL_HITS_UP_TO,
-            )
+            (total.min(TRACK_TOTAL_HITS_UP_TO), total > TRACK_TOTAL_HITS_UP_TO)
         } else {
             count_total(&segments)
         };
@@ -263,19 +221,13 @@ impl ProfileIndex {
                 uids.push(uid);
             }
         }
-        Ok(SuggestResult {
-            total,
-            total_is_lower_bound,
-            uids,
-        })
+        Ok(SuggestResult { total, total_is_lower_bound, uids })
     }
 }
 
 /// Returns the `last_synchronized` values of a segment, reading the values directly when every
 /// document has one (always, for documents this module writes).
-fn last_synchronized_values(
-    segment_reader: &SegmentReader,
-) -> Result<Arc<dyn ColumnValues<i64>>, SearchError> {
+fn last_synchronized_values(segment_reader: &SegmentReader) -> Result<Arc<dyn ColumnValues<i64>>, SearchError> {
     let column = segment_reader.fast_fields().i64(LAST_SYNCHRONIZED_FIELD)?;
     if column.get_cardinality() == Cardinality::Full {
         return Ok(column.values);
@@ -291,11 +243,7 @@ fn last_synchronized_values(
 fn count_total(segments: &[(u32, &SegmentReader, Vec<ScoredCursor>)]) -> (u64, bool) {
     let mut proven_minimum = 0u64;
     for (_, segment_reader, cursors) in segments {
-        let largest = cursors
-            .iter()
-            .map(|scored| scored.cursor.exact_len_lower_bound())
-            .max()
-            .unwrap_or(0);
+        let largest = cursors.iter().map(|scored| scored.cursor.exact_len_lower_bound()).max().unwrap_or(0);
         proven_minimum += largest.saturating_sub(u64::from(segment_reader.num_deleted_docs()));
     }
     if proven_minimum > TRACK_TOTAL_HITS_UP_TO {
@@ -313,17 +261,11 @@ fn count_total(segments: &[(u32, &SegmentReader, Vec<ScoredCursor>)]) -> (u64, b
     (total, false)
 }
 
-fn open_cursors(
-    clauses: &[ResolvedClause],
-    segment_reader: &SegmentReader,
-) -> Result<Vec<ScoredCursor>, SearchError> {
+fn open_cursors(clauses: &[ResolvedClause], segment_reader: &SegmentReader) -> Result<Vec<ScoredCursor>, SearchError> {
     let mut cursors = Vec::with_capacity(clauses.len());
     for clause in clauses {
         if let Some(cursor) = open_cursor(clause, segment_reader)? {
-            cursors.push(ScoredCursor {
-                cursor,
-                max_score: clause.max_score(),
-            });
+            cursors.push(ScoredCursor { cursor, max_score: clause.max_score() });
         }
     }
     Ok(cursors)
@@ -331,10 +273,7 @@ fn open_cursors(
 
 fn read_payload(index: &Index) -> Result<Option<CommitPayload>, SearchError> {
     let metas = index.load_metas()?;
-    Ok(metas
-        .payload
-        .as_deref()
-        .and_then(|payload| serde_json::from_str(payload).ok()))
+    Ok(metas.payload.as_deref().and_then(|payload| serde_json::from_str(payload).ok()))
 }
 
 /// Tells whether an existing index has our schema and format (a never-committed index has no

@@ -21,10 +21,7 @@ use crate::search::schema::{label_term, ProfileFields, SearchAsYouTypeFields, MA
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Matcher {
     /// Documents with a term starting with `prefix`; constant score 1.0.
-    Prefix {
-        prefix: String,
-        edge_ngram_field: Option<Field>,
-    },
+    Prefix { prefix: String, edge_ngram_field: Option<Field> },
     /// Documents with a term within `max_edits` edits (Damerau) of `text`; BM25 scored.
     Fuzzy { text: String, max_edits: u8 },
     /// Documents with any of `texts`, scored as one pseudo term (Lucene `SynonymQuery`).
@@ -71,68 +68,31 @@ pub(crate) fn plan_query(
 ) -> QueryPlan {
     let mut hint_clauses = Vec::new();
     if !hint_uids.is_empty() {
-        hint_clauses.push(PlannedClause {
-            field: fields.uid,
-            matcher: Matcher::AnyTerm {
-                texts: hint_uids.to_vec(),
-            },
-        });
+        hint_clauses.push(PlannedClause { field: fields.uid, matcher: Matcher::AnyTerm { texts: hint_uids.to_vec() } });
     }
     if let Some((label_path, label_values)) = hint_label {
-        let texts = label_values
-            .iter()
-            .map(|value| label_term(label_path, value))
-            .collect();
-        hint_clauses.push(PlannedClause {
-            field: fields.labels,
-            matcher: Matcher::AnyTerm { texts },
-        });
+        let texts = label_values.iter().map(|value| label_term(label_path, value)).collect();
+        hint_clauses.push(PlannedClause { field: fields.labels, matcher: Matcher::AnyTerm { texts } });
     }
     if name.trim().is_empty() {
-        let all_documents = PlannedClause {
-            field: fields.uid,
-            matcher: Matcher::AllDocuments,
-        };
-        return QueryPlan {
-            name_clauses: vec![all_documents],
-            hint_clauses,
-            matches_everything: true,
-        };
+        let all_documents = PlannedClause { field: fields.uid, matcher: Matcher::AllDocuments };
+        return QueryPlan { name_clauses: vec![all_documents], hint_clauses, matches_everything: true };
     }
     let mut name_clauses = Vec::new();
     for search_as_you_type in [&fields.username, &fields.full_name] {
         name_clauses.extend(search_as_you_type_clauses(search_as_you_type, name));
     }
     let email_positions = group_by_position(email_tokens(name));
-    name_clauses.extend(field_clauses(
-        fields.email,
-        Some(fields.email_prefix),
-        &email_positions,
-        name.len(),
-    ));
-    QueryPlan {
-        name_clauses,
-        hint_clauses,
-        matches_everything: false,
-    }
+    name_clauses.extend(field_clauses(fields.email, Some(fields.email_prefix), &email_positions, name.len()));
+    QueryPlan { name_clauses, hint_clauses, matches_everything: false }
 }
 
 fn search_as_you_type_clauses(fields: &SearchAsYouTypeFields, name: &str) -> Vec<PlannedClause> {
     let tokens = standard_tokens(name);
-    let mut clauses = field_clauses(
-        fields.root,
-        Some(fields.prefix),
-        &one_per_position(&tokens),
-        name.len(),
-    );
+    let mut clauses = field_clauses(fields.root, Some(fields.prefix), &one_per_position(&tokens), name.len());
     for (shingle_size, shingle_field) in [(2, fields.two_gram), (3, fields.three_gram)] {
         let shingle_tokens = shingles(&tokens, shingle_size);
-        clauses.extend(field_clauses(
-            shingle_field,
-            None,
-            &one_per_position(&shingle_tokens),
-            name.len(),
-        ));
+        clauses.extend(field_clauses(shingle_field, None, &one_per_position(&shingle_tokens), name.len()));
     }
     clauses
 }
@@ -165,25 +125,16 @@ fn field_clauses(
     }
     let prefix_or_fuzzy = |token: &AnalyzedToken, may_be_prefix: bool| {
         let matcher = if may_be_prefix && token.end_offset == text_length {
-            let edge_ngram_field =
-                edge_ngram_field.filter(|_| token.text.chars().count() <= MAX_PREFIX_CHARS);
-            Matcher::Prefix {
-                prefix: token.text.clone(),
-                edge_ngram_field,
-            }
+            let edge_ngram_field = edge_ngram_field.filter(|_| token.text.chars().count() <= MAX_PREFIX_CHARS);
+            Matcher::Prefix { prefix: token.text.clone(), edge_ngram_field }
         } else {
-            Matcher::Fuzzy {
-                text: token.text.clone(),
-                max_edits: auto_max_edits(&token.text),
-            }
+            Matcher::Fuzzy { text: token.text.clone(), max_edits: auto_max_edits(&token.text) }
         };
         PlannedClause { field, matcher }
     };
     let synonyms = |group: &[AnalyzedToken]| PlannedClause {
         field,
-        matcher: Matcher::Synonyms {
-            texts: group.iter().map(|token| token.text.clone()).collect(),
-        },
+        matcher: Matcher::Synonyms { texts: group.iter().map(|token| token.text.clone()).collect() },
     };
     if token_count == 1 {
         return vec![prefix_or_fuzzy(&positions[0][0], true)];
@@ -207,18 +158,11 @@ mod tests {
     use super::*;
 
     fn matchers_on(plan: &QueryPlan, field: Field) -> Vec<Matcher> {
-        plan.name_clauses
-            .iter()
-            .filter(|clause| clause.field == field)
-            .map(|clause| clause.matcher.clone())
-            .collect()
+        plan.name_clauses.iter().filter(|clause| clause.field == field).map(|clause| clause.matcher.clone()).collect()
     }
 
     fn fuzzy(text: &str, max_edits: u8) -> Matcher {
-        Matcher::Fuzzy {
-            text: text.to_string(),
-            max_edits,
-        }
+        Matcher::Fuzzy { text: text.to_string(), max_edits }
     }
 
     #[test]
@@ -239,20 +183,11 @@ mod tests {
             root,
             vec![
                 fuzzy("super", 1),
-                Matcher::Prefix {
-                    prefix: "adm".to_string(),
-                    edge_ngram_field: Some(fields.full_name.prefix)
-                }
+                Matcher::Prefix { prefix: "adm".to_string(), edge_ngram_field: Some(fields.full_name.prefix) }
             ]
         );
         let two_gram = matchers_on(&plan, fields.full_name.two_gram);
-        assert_eq!(
-            two_gram,
-            vec![Matcher::Prefix {
-                prefix: "super adm".to_string(),
-                edge_ngram_field: None
-            }]
-        );
+        assert_eq!(two_gram, vec![Matcher::Prefix { prefix: "super adm".to_string(), edge_ngram_field: None }]);
         assert!(matchers_on(&plan, fields.full_name.three_gram).is_empty());
     }
 
@@ -260,15 +195,9 @@ mod tests {
     fn trailing_space_or_punctuation_disables_the_prefix() {
         let fields = ProfileFields::new();
         let plan = plan_query(&fields, "very ", &[], None);
-        assert_eq!(
-            matchers_on(&plan, fields.username.root),
-            vec![fuzzy("very", 1)]
-        );
+        assert_eq!(matchers_on(&plan, fields.username.root), vec![fuzzy("very", 1)]);
         let plan = plan_query(&fields, "jack.", &[], None);
-        assert_eq!(
-            matchers_on(&plan, fields.username.root),
-            vec![fuzzy("jack", 1)]
-        );
+        assert_eq!(matchers_on(&plan, fields.username.root), vec![fuzzy("jack", 1)]);
     }
 
     #[test]
@@ -277,10 +206,7 @@ mod tests {
         let plan = plan_query(&fields, "nicholson", &[], None);
         assert_eq!(
             matchers_on(&plan, fields.username.root),
-            vec![Matcher::Prefix {
-                prefix: "nicholson".to_string(),
-                edge_ngram_field: None
-            }]
+            vec![Matcher::Prefix { prefix: "nicholson".to_string(), edge_ngram_field: None }]
         );
     }
 
@@ -289,17 +215,11 @@ mod tests {
         let fields = ProfileFields::new();
         let plan = plan_query(&fields, "example.org", &[], None);
         let texts = ["example.org", "example", "org"].map(String::from).to_vec();
-        assert_eq!(
-            matchers_on(&plan, fields.email),
-            vec![Matcher::Synonyms { texts }]
-        );
+        assert_eq!(matchers_on(&plan, fields.email), vec![Matcher::Synonyms { texts }]);
         let plan = plan_query(&fields, "fooem", &[], None);
         assert_eq!(
             matchers_on(&plan, fields.email),
-            vec![Matcher::Prefix {
-                prefix: "fooem".to_string(),
-                edge_ngram_field: Some(fields.email_prefix)
-            }]
+            vec![Matcher::Prefix { prefix: "fooem".to_string(), edge_ngram_field: Some(fields.email_prefix) }]
         );
     }
 
@@ -311,11 +231,6 @@ mod tests {
         assert!(plan.matches_everything);
         assert_eq!(plan.name_clauses.len(), 1);
         assert_eq!(plan.hint_clauses.len(), 2);
-        assert_eq!(
-            plan.hint_clauses[1].matcher,
-            Matcher::AnyTerm {
-                texts: vec![label_term("kibana.space", "s1")]
-            }
-        );
+        assert_eq!(plan.hint_clauses[1].matcher, Matcher::AnyTerm { texts: vec![label_term("kibana.space", "s1")] });
     }
 }

@@ -23,9 +23,7 @@
 use std::collections::BTreeSet;
 
 use serde_json::Value;
-use tantivy::schema::{
-    Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions, FAST, STRING,
-};
+use tantivy::schema::{Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions, FAST, STRING};
 use tantivy::tokenizer::{Token, TokenStream, Tokenizer};
 use tantivy::{Index, TantivyDocument};
 
@@ -73,11 +71,7 @@ impl Tokenizer for SeparatorTokenizer {
     fn token_stream<'a>(&'a mut self, text: &'a str) -> SeparatorTokenStream<'a> {
         self.token.reset();
         self.token.position = usize::MAX;
-        SeparatorTokenStream {
-            remaining: text.split(TOKEN_SEPARATOR),
-            token: &mut self.token,
-            next_offset: 0,
-        }
+        SeparatorTokenStream { remaining: text.split(TOKEN_SEPARATOR), token: &mut self.token, next_offset: 0 }
     }
 }
 
@@ -110,9 +104,7 @@ impl TokenStream for SeparatorTokenStream<'_> {
 
 /// Registers the tokenizer the schema's text fields use; needed on every opened [`Index`].
 pub(crate) fn register_tokenizers(index: &Index) {
-    index
-        .tokenizers()
-        .register(SEPARATOR_TOKENIZER_NAME, SeparatorTokenizer::default());
+    index.tokenizers().register(SEPARATOR_TOKENIZER_NAME, SeparatorTokenizer::default());
 }
 
 /// The fields of one `search_as_you_type` field (root, shingles and prefixes).
@@ -194,19 +186,10 @@ impl ProfileFields {
             add_search_as_you_type(&mut document, &self.full_name, full_name);
         }
         if let Some(email) = &profile.email {
-            let tokens: Vec<String> = email_tokens(email)
-                .into_iter()
-                .map(|token| token.text)
-                .collect();
-            let prefixes: BTreeSet<&str> = tokens
-                .iter()
-                .flat_map(|token| edge_ngrams(token, MAX_PREFIX_CHARS))
-                .collect();
-            add_tokens(
-                &mut document,
-                self.email_prefix,
-                prefixes.into_iter().map(str::to_string).collect(),
-            );
+            let tokens: Vec<String> = email_tokens(email).into_iter().map(|token| token.text).collect();
+            let prefixes: BTreeSet<&str> =
+                tokens.iter().flat_map(|token| edge_ngrams(token, MAX_PREFIX_CHARS)).collect();
+            add_tokens(&mut document, self.email_prefix, prefixes.into_iter().map(str::to_string).collect());
             add_tokens(&mut document, self.email, tokens);
         }
         for label_term in label_terms(&profile.labels) {
@@ -216,24 +199,13 @@ impl ProfileFields {
     }
 }
 
-fn add_search_as_you_type(
-    document: &mut TantivyDocument,
-    fields: &SearchAsYouTypeFields,
-    text: &str,
-) {
+fn add_search_as_you_type(document: &mut TantivyDocument, fields: &SearchAsYouTypeFields, text: &str) {
     let tokens = standard_tokens(text);
     let texts = |analyzed: Vec<crate::search::analyzer::AnalyzedToken>| -> Vec<String> {
         analyzed.into_iter().map(|token| token.text).collect()
     };
-    let prefixes: BTreeSet<&str> = tokens
-        .iter()
-        .flat_map(|token| edge_ngrams(&token.text, MAX_PREFIX_CHARS))
-        .collect();
-    add_tokens(
-        document,
-        fields.prefix,
-        prefixes.into_iter().map(str::to_string).collect(),
-    );
+    let prefixes: BTreeSet<&str> = tokens.iter().flat_map(|token| edge_ngrams(&token.text, MAX_PREFIX_CHARS)).collect();
+    add_tokens(document, fields.prefix, prefixes.into_iter().map(str::to_string).collect());
     add_tokens(document, fields.two_gram, texts(shingles(&tokens, 2)));
     add_tokens(document, fields.three_gram, texts(shingles(&tokens, 3)));
     add_tokens(document, fields.root, texts(tokens));
@@ -281,9 +253,7 @@ fn collect_label_terms(value: &Value, path: &mut String, terms: &mut Vec<String>
         }
         Value::Null => {}
         Value::String(text) if !path.is_empty() => terms.push(label_term(path, text)),
-        Value::Bool(_) | Value::Number(_) if !path.is_empty() => {
-            terms.push(label_term(path, &value.to_string()))
-        }
+        Value::Bool(_) | Value::Number(_) if !path.is_empty() => terms.push(label_term(path, &value.to_string())),
         _ => {}
     }
 }

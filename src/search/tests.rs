@@ -6,9 +6,7 @@ use std::collections::BTreeSet;
 use proptest::prelude::*;
 use serde_json::json;
 
-use crate::search::{
-    IndexChange, ProfileIndex, SuggestDocument, SuggestQuery, TRACK_TOTAL_HITS_UP_TO,
-};
+use crate::search::{IndexChange, ProfileIndex, SuggestDocument, SuggestQuery, TRACK_TOTAL_HITS_UP_TO};
 
 pub(crate) fn profile(
     uid: &str,
@@ -36,11 +34,7 @@ fn index_with(profiles: Vec<SuggestDocument>) -> ProfileIndex {
 }
 
 fn named(name: &str) -> SuggestQuery {
-    SuggestQuery {
-        name: name.to_string(),
-        size: 10,
-        ..SuggestQuery::default()
-    }
+    SuggestQuery { name: name.to_string(), size: 10, ..SuggestQuery::default() }
 }
 
 fn uids(index: &ProfileIndex, query: &SuggestQuery) -> Vec<String> {
@@ -58,34 +52,10 @@ fn set(items: &[&str]) -> BTreeSet<String> {
 /// The four users of Elasticsearch's `testSuggestProfilesWithName` (uid = username).
 fn curious_users() -> ProfileIndex {
     index_with(vec![
-        profile(
-            "user_foo",
-            "user_foo",
-            "Very Curious User Foo",
-            "fooemail@example.org",
-            4,
-        ),
-        profile(
-            "user_bar",
-            "user_bar",
-            "Super Curious Admin Bar",
-            "baremail@example.org",
-            3,
-        ),
-        profile(
-            "user_baz",
-            "user_baz",
-            "Very Anxious User Baz",
-            "bazemail@example.org",
-            2,
-        ),
-        profile(
-            "user_qux",
-            "user_qux",
-            "Super Anxious Admin Qux",
-            "quxemail@example.org",
-            1,
-        ),
+        profile("user_foo", "user_foo", "Very Curious User Foo", "fooemail@example.org", 4),
+        profile("user_bar", "user_bar", "Super Curious Admin Bar", "baremail@example.org", 3),
+        profile("user_baz", "user_baz", "Very Anxious User Baz", "bazemail@example.org", 2),
+        profile("user_qux", "user_qux", "Super Anxious Admin Qux", "quxemail@example.org", 1),
     ])
 }
 
@@ -95,10 +65,7 @@ const ALL_CURIOUS: [&str; 4] = ["user_foo", "user_bar", "user_baz", "user_qux"];
 fn blank_name_matches_every_profile_newest_first() {
     let index = curious_users();
     for name in ["", "   "] {
-        assert_eq!(
-            uids(&index, &named(name)),
-            ["user_foo", "user_bar", "user_baz", "user_qux"]
-        );
+        assert_eq!(uids(&index, &named(name)), ["user_foo", "user_bar", "user_baz", "user_qux"]);
     }
     let result = index.suggest(&named("")).expect("suggest");
     assert_eq!((result.total, result.total_is_lower_bound), (4, false));
@@ -107,14 +74,8 @@ fn blank_name_matches_every_profile_newest_first() {
 #[test]
 fn words_in_any_order_match_the_full_name() {
     let index = curious_users();
-    assert_eq!(
-        uid_set(&index, "super admin"),
-        set(&["user_bar", "user_qux"])
-    );
-    assert_eq!(
-        uid_set(&index, "admin super"),
-        set(&["user_bar", "user_qux"])
-    );
+    assert_eq!(uid_set(&index, "super admin"), set(&["user_bar", "user_qux"]));
+    assert_eq!(uid_set(&index, "admin super"), set(&["user_bar", "user_qux"]));
 }
 
 #[test]
@@ -127,14 +88,8 @@ fn prefix_matches_a_full_name_word() {
 fn prefix_matches_usernames_and_more_fields_rank_higher() {
     let index = curious_users();
     let found = uids(&index, &named("user"));
-    assert_eq!(
-        found.iter().cloned().collect::<BTreeSet<_>>(),
-        set(&ALL_CURIOUS)
-    );
-    assert_eq!(
-        found[..2].iter().cloned().collect::<BTreeSet<_>>(),
-        set(&["user_foo", "user_baz"])
-    );
+    assert_eq!(found.iter().cloned().collect::<BTreeSet<_>>(), set(&ALL_CURIOUS));
+    assert_eq!(found[..2].iter().cloned().collect::<BTreeSet<_>>(), set(&["user_foo", "user_baz"]));
 }
 
 #[test]
@@ -158,10 +113,7 @@ fn email_prefix_and_domain_match() {
 #[test]
 fn fuzzy_terms_match_typos() {
     let index = curious_users();
-    assert_eq!(
-        uid_set(&index, "Kurious One"),
-        set(&["user_foo", "user_bar"])
-    );
+    assert_eq!(uid_set(&index, "Kurious One"), set(&["user_foo", "user_bar"]));
 }
 
 #[test]
@@ -204,10 +156,7 @@ fn spaced_users() -> (ProfileIndex, Vec<String>) {
         document.labels = json!({"kibana": {"space": space}});
         profiles.push(document);
     }
-    (
-        index_with(profiles),
-        (0..5).map(|position| format!("uid{position}")).collect(),
-    )
+    (index_with(profiles), (0..5).map(|position| format!("uid{position}")).collect())
 }
 
 #[test]
@@ -216,45 +165,22 @@ fn hints_rank_matching_profiles_first_without_filtering() {
     let newest_first = ["uid4", "uid3", "uid2", "uid1", "uid0"];
     assert_eq!(uids(&index, &named("")), newest_first);
 
-    let uid_hint = SuggestQuery {
-        hint_uids: vec!["uid1".to_string()],
-        ..named("user")
-    };
-    assert_eq!(
-        uids(&index, &uid_hint),
-        ["uid1", "uid4", "uid3", "uid2", "uid0"]
-    );
+    let uid_hint = SuggestQuery { hint_uids: vec!["uid1".to_string()], ..named("user") };
+    assert_eq!(uids(&index, &uid_hint), ["uid1", "uid4", "uid3", "uid2", "uid0"]);
 
-    let label_hint = SuggestQuery {
-        hint_label: Some(("kibana.space".to_string(), vec!["space3".to_string()])),
-        ..named("user")
-    };
-    assert_eq!(
-        uids(&index, &label_hint),
-        ["uid2", "uid4", "uid3", "uid1", "uid0"]
-    );
+    let label_hint =
+        SuggestQuery { hint_label: Some(("kibana.space".to_string(), vec!["space3".to_string()])), ..named("user") };
+    assert_eq!(uids(&index, &label_hint), ["uid2", "uid4", "uid3", "uid1", "uid0"]);
 
     let both = SuggestQuery {
         hint_uids: vec!["uid0".to_string(), "uid2".to_string()],
-        hint_label: Some((
-            "kibana.space".to_string(),
-            vec!["space1".to_string(), "nope".to_string()],
-        )),
+        hint_label: Some(("kibana.space".to_string(), vec!["space1".to_string(), "nope".to_string()])),
         ..named("user")
     };
-    assert_eq!(
-        uids(&index, &both),
-        ["uid0", "uid2", "uid4", "uid3", "uid1"]
-    );
+    assert_eq!(uids(&index, &both), ["uid0", "uid2", "uid4", "uid3", "uid1"]);
 
-    let blank_with_hint = SuggestQuery {
-        hint_uids: vec!["uid0".to_string()],
-        ..named("")
-    };
-    assert_eq!(
-        uids(&index, &blank_with_hint),
-        ["uid0", "uid4", "uid3", "uid2", "uid1"]
-    );
+    let blank_with_hint = SuggestQuery { hint_uids: vec!["uid0".to_string()], ..named("") };
+    assert_eq!(uids(&index, &blank_with_hint), ["uid0", "uid4", "uid3", "uid2", "uid1"]);
 }
 
 #[test]
@@ -273,42 +199,23 @@ fn hints_never_bring_in_profiles_the_name_does_not_match() {
 #[test]
 fn disabled_profiles_are_never_returned() {
     let index = curious_users();
-    let mut disabled = profile(
-        "user_foo",
-        "user_foo",
-        "Very Curious User Foo",
-        "fooemail@example.org",
-        5,
-    );
+    let mut disabled = profile("user_foo", "user_foo", "Very Curious User Foo", "fooemail@example.org", 5);
     disabled.enabled = false;
-    index
-        .apply(vec![IndexChange::Upsert(disabled.clone())], 2)
-        .expect("apply");
+    index.apply(vec![IndexChange::Upsert(disabled.clone())], 2).expect("apply");
     assert_eq!(uid_set(&index, "very"), set(&["user_baz"]));
     assert_eq!(index.suggest(&named("")).expect("suggest").total, 3);
     disabled.enabled = true;
-    index
-        .apply(vec![IndexChange::Upsert(disabled)], 3)
-        .expect("apply");
+    index.apply(vec![IndexChange::Upsert(disabled)], 3).expect("apply");
     assert_eq!(uid_set(&index, "very"), set(&["user_foo", "user_baz"]));
 }
 
 #[test]
 fn delete_removes_and_upsert_replaces() {
     let index = curious_users();
-    index
-        .apply(
-            vec![IndexChange::Delete {
-                uid: "user_bar".to_string(),
-            }],
-            2,
-        )
-        .expect("apply");
+    index.apply(vec![IndexChange::Delete { uid: "user_bar".to_string() }], 2).expect("apply");
     assert_eq!(uid_set(&index, "super"), set(&["user_qux"]));
     let renamed = profile("user_qux", "someone", "Someone Else", "else@example.com", 9);
-    index
-        .apply(vec![IndexChange::Upsert(renamed)], 3)
-        .expect("apply");
+    index.apply(vec![IndexChange::Upsert(renamed)], 3).expect("apply");
     assert!(uid_set(&index, "super").is_empty());
     assert_eq!(uid_set(&index, "someone"), set(&["user_qux"]));
     assert_eq!(index.suggest(&named("")).expect("suggest").uids.len(), 3);
@@ -317,10 +224,7 @@ fn delete_removes_and_upsert_replaces() {
 
 #[test]
 fn repeated_uid_in_one_batch_keeps_the_last_version() {
-    let index = index_with(vec![
-        profile("u1", "first", "", "", 1),
-        profile("u1", "second", "", "", 2),
-    ]);
+    let index = index_with(vec![profile("u1", "first", "", "", 1), profile("u1", "second", "", "", 2)]);
     assert!(uid_set(&index, "first").is_empty());
     assert_eq!(uid_set(&index, "second"), set(&["u1"]));
     assert_eq!(index.suggest(&named("")).expect("suggest").total, 1);
@@ -329,20 +233,10 @@ fn repeated_uid_in_one_batch_keeps_the_last_version() {
 #[test]
 fn size_zero_returns_only_the_total() {
     let index = curious_users();
-    let result = index
-        .suggest(&SuggestQuery {
-            size: 0,
-            ..named("user")
-        })
-        .expect("suggest");
+    let result = index.suggest(&SuggestQuery { size: 0, ..named("user") }).expect("suggest");
     assert!(result.uids.is_empty());
     assert_eq!((result.total, result.total_is_lower_bound), (4, false));
-    let size_two = index
-        .suggest(&SuggestQuery {
-            size: 2,
-            ..named("")
-        })
-        .expect("suggest");
+    let size_two = index.suggest(&SuggestQuery { size: 2, ..named("") }).expect("suggest");
     assert_eq!(size_two.uids, ["user_foo", "user_bar"]);
     assert_eq!(size_two.total, 4);
 }
@@ -369,43 +263,14 @@ fn persisted_index_reopens_with_its_seq_no() {
     {
         let index = ProfileIndex::open_in_dir(directory.path()).expect("open");
         assert_eq!(index.applied_seq_no(), None);
-        index
-            .apply(
-                vec![IndexChange::Upsert(profile(
-                    "u1",
-                    "jacknich",
-                    "Jack Nicholson",
-                    "",
-                    1,
-                ))],
-                41,
-            )
-            .expect("apply");
-        index
-            .apply(
-                vec![IndexChange::Upsert(profile(
-                    "u2",
-                    "jbond",
-                    "James Bond",
-                    "",
-                    2,
-                ))],
-                42,
-            )
-            .expect("apply");
+        index.apply(vec![IndexChange::Upsert(profile("u1", "jacknich", "Jack Nicholson", "", 1))], 41).expect("apply");
+        index.apply(vec![IndexChange::Upsert(profile("u2", "jbond", "James Bond", "", 2))], 42).expect("apply");
     }
     let reopened = ProfileIndex::open_in_dir(directory.path()).expect("reopen");
     assert_eq!(reopened.applied_seq_no(), Some(42));
     assert_eq!(uid_set(&reopened, "jack"), set(&["u1"]));
     assert_eq!(uids(&reopened, &named("")), ["u2", "u1"]);
-    reopened
-        .apply(
-            vec![IndexChange::Delete {
-                uid: "u1".to_string(),
-            }],
-            43,
-        )
-        .expect("apply");
+    reopened.apply(vec![IndexChange::Delete { uid: "u1".to_string() }], 43).expect("apply");
     drop(reopened);
     let reopened_again = ProfileIndex::open_in_dir(directory.path()).expect("reopen");
     assert_eq!(reopened_again.applied_seq_no(), Some(43));
@@ -421,47 +286,29 @@ fn incompatible_directory_is_reset() {
     }
     let index = ProfileIndex::open_in_dir(directory.path()).expect("open resets");
     assert_eq!(index.applied_seq_no(), None);
-    index
-        .apply(vec![IndexChange::Upsert(profile("u1", "a", "", "", 1))], 1)
-        .expect("apply");
+    index.apply(vec![IndexChange::Upsert(profile("u1", "a", "", "", 1))], 1).expect("apply");
     assert_eq!(uid_set(&index, "a"), set(&["u1"]));
 }
 
 #[test]
 fn totals_above_ten_thousand_are_lower_bounds() {
     let profiles = (0..TRACK_TOTAL_HITS_UP_TO + 5)
-        .map(|number| {
-            profile(
-                &format!("u{number}"),
-                &format!("member{number}"),
-                "",
-                "",
-                number as i64,
-            )
-        })
+        .map(|number| profile(&format!("u{number}"), &format!("member{number}"), "", "", number as i64))
         .collect();
     let index = index_with(profiles);
     let result = index.suggest(&named("mem")).expect("suggest");
-    assert_eq!(
-        (result.total, result.total_is_lower_bound),
-        (TRACK_TOTAL_HITS_UP_TO, true)
-    );
+    assert_eq!((result.total, result.total_is_lower_bound), (TRACK_TOTAL_HITS_UP_TO, true));
     let newest = format!("u{}", TRACK_TOTAL_HITS_UP_TO + 4);
     assert_eq!(result.uids.first(), Some(&newest));
     let exact = index.suggest(&named("member1000")).expect("suggest");
     assert_eq!((exact.total, exact.total_is_lower_bound), (6, false));
     let blank = index.suggest(&named("")).expect("suggest");
-    assert_eq!(
-        (blank.total, blank.total_is_lower_bound),
-        (TRACK_TOTAL_HITS_UP_TO, true)
-    );
+    assert_eq!((blank.total, blank.total_is_lower_bound), (TRACK_TOTAL_HITS_UP_TO, true));
 }
 
 /// Builds an index of many small segments (one commit per profile) plus one big batch.
 fn fragmented_index() -> ProfileIndex {
-    let first_names = [
-        "anna", "andrew", "bob", "berta", "carl", "cathy", "dan", "diana",
-    ];
+    let first_names = ["anna", "andrew", "bob", "berta", "carl", "cathy", "dan", "diana"];
     let last_names = ["smith", "smyth", "jones", "brown", "adams", "baker"];
     let mut profiles = Vec::new();
     for number in 0..600u32 {
@@ -471,22 +318,15 @@ fn fragmented_index() -> ProfileIndex {
             &format!("u{number}"),
             &format!("{}{}{}", &first[..1], last, number % 13),
             &format!("{first} {last}"),
-            &format!(
-                "{first}.{last}@{}.com",
-                if number % 2 == 0 { "example" } else { "corp" }
-            ),
+            &format!("{first}.{last}@{}.com", if number % 2 == 0 { "example" } else { "corp" }),
             i64::from((number * 7919) % 1000),
         ));
     }
     let index = ProfileIndex::open_in_memory().expect("index");
     let (batch, singles) = profiles.split_at(500);
-    index
-        .apply(batch.iter().cloned().map(IndexChange::Upsert).collect(), 1)
-        .expect("apply");
+    index.apply(batch.iter().cloned().map(IndexChange::Upsert).collect(), 1).expect("apply");
     for (offset, single) in singles.iter().enumerate() {
-        index
-            .apply(vec![IndexChange::Upsert(single.clone())], 2 + offset as i64)
-            .expect("apply");
+        index.apply(vec![IndexChange::Upsert(single.clone())], 2 + offset as i64).expect("apply");
     }
     index
 }
@@ -494,56 +334,17 @@ fn fragmented_index() -> ProfileIndex {
 #[test]
 fn pruned_top_k_equals_the_exhaustive_ranking() {
     let index = fragmented_index();
-    let queries = [
-        "a",
-        "b",
-        "an",
-        "smi",
-        "anna sm",
-        "dan jones",
-        "smyht",
-        "example",
-        "corp.com",
-        "d",
-        "xyz",
-        "",
-    ];
+    let queries = ["a", "b", "an", "smi", "anna sm", "dan jones", "smyht", "example", "corp.com", "d", "xyz", ""];
     for name in queries {
-        let everything = uids(
-            &index,
-            &SuggestQuery {
-                size: 10_000,
-                ..named(name)
-            },
-        );
+        let everything = uids(&index, &SuggestQuery { size: 10_000, ..named(name) });
         for size in [1, 3, 10] {
-            let top = uids(
-                &index,
-                &SuggestQuery {
-                    size,
-                    ..named(name)
-                },
-            );
+            let top = uids(&index, &SuggestQuery { size, ..named(name) });
             let expected: Vec<String> = everything.iter().take(size).cloned().collect();
             assert_eq!(top, expected, "query {name:?} size {size}");
         }
-        let hinted = SuggestQuery {
-            size: 5,
-            hint_uids: vec!["u7".to_string(), "u555".to_string()],
-            ..named(name)
-        };
-        let hinted_everything = uids(
-            &index,
-            &SuggestQuery {
-                size: 10_000,
-                ..hinted.clone()
-            },
-        );
-        assert_eq!(
-            uids(&index, &hinted),
-            hinted_everything.into_iter().take(5).collect::<Vec<_>>(),
-            "hinted {name:?}"
-        );
+        let hinted = SuggestQuery { size: 5, hint_uids: vec!["u7".to_string(), "u555".to_string()], ..named(name) };
+        let hinted_everything = uids(&index, &SuggestQuery { size: 10_000, ..hinted.clone() });
+        assert_eq!(uids(&index, &hinted), hinted_everything.into_iter().take(5).collect::<Vec<_>>(), "hinted {name:?}");
     }
 }
 

@@ -37,7 +37,10 @@ impl ProfileHasPrivilegesRequest {
                         .iter()
                         .map(|item| {
                             item.as_str().map(str::to_string).ok_or_else(|| {
-                                EsError::x_content_parse(format!("[1:2] [{PARSER}] uids doesn't support values of type: {}", crate::domain::profile::token_name(item)))
+                                EsError::x_content_parse(format!(
+                                    "[1:2] [{PARSER}] uids doesn't support values of type: {}",
+                                    crate::domain::profile::token_name(item)
+                                ))
                             })
                         })
                         .collect::<Result<Vec<_>, _>>()?;
@@ -45,7 +48,8 @@ impl ProfileHasPrivilegesRequest {
                 }
                 "privileges" => {
                     let parsed = parse_privileges_to_check(value, PARSER).map_err(|cause| {
-                        EsError::x_content_parse(format!("[1:2] [{PARSER}] failed to parse field [privileges]")).with_cause(cause)
+                        EsError::x_content_parse(format!("[1:2] [{PARSER}] failed to parse field [privileges]"))
+                            .with_cause(cause)
                     })?;
                     privileges = Some(parsed);
                 }

@@ -65,7 +65,11 @@ fn parse_hint(value: &Value) -> Result<Hint, EsError> {
                                 })
                             })
                             .collect::<Result<Vec<_>, _>>()?,
-                        _ => return Err(EsError::parse("[labels] hint supports either string or list of strings as its value")),
+                        _ => {
+                            return Err(EsError::parse(
+                                "[labels] hint supports either string or list of strings as its value",
+                            ))
+                        }
                     };
                     parsed.push((key.clone(), values));
                 }
@@ -86,7 +90,10 @@ impl SuggestRequest {
             return Ok(request);
         };
         let Value::Object(object) = body else {
-            return Err(EsError::x_content_parse(format!("[1:1] [{PARSER}] Expected START_OBJECT but was: {}", token_name(body))));
+            return Err(EsError::x_content_parse(format!(
+                "[1:1] [{PARSER}] Expected START_OBJECT but was: {}",
+                token_name(body)
+            )));
         };
         for (field, value) in object {
             match field.as_str() {
@@ -209,14 +216,23 @@ mod tests {
 
     #[test]
     fn validation_messages_match_elasticsearch() {
-        assert_eq!(validation_reason(json!({"size": -1})), "Validation Failed: 1: [size] parameter cannot be negative but was [-1];");
+        assert_eq!(
+            validation_reason(json!({"size": -1})),
+            "Validation Failed: 1: [size] parameter cannot be negative but was [-1];"
+        );
         assert_eq!(validation_reason(json!({"hint": {}})), "Validation Failed: 1: [hint] parameter cannot be empty;");
-        assert_eq!(validation_reason(json!({"hint": {"uids": []}})), "Validation Failed: 1: [uids] hint cannot be empty;");
+        assert_eq!(
+            validation_reason(json!({"hint": {"uids": []}})),
+            "Validation Failed: 1: [uids] hint cannot be empty;"
+        );
         assert_eq!(
             validation_reason(json!({"hint": {"labels": {"a": "1", "b": "2"}}})),
             "Validation Failed: 1: [labels] hint supports a single key, got [a,b];"
         );
-        assert_eq!(validation_reason(json!({"hint": {"labels": {}}})), "Validation Failed: 1: [labels] hint supports a single key, got [];");
+        assert_eq!(
+            validation_reason(json!({"hint": {"labels": {}}})),
+            "Validation Failed: 1: [labels] hint supports a single key, got [];"
+        );
         assert_eq!(
             validation_reason(json!({"hint": {"labels": {"a*": []}}})),
             "Validation Failed: 1: [labels] hint key cannot contain wildcard;2: [labels] hint value cannot be empty;"
@@ -226,9 +242,15 @@ mod tests {
     #[test]
     fn parse_errors_match_elasticsearch() {
         let error = SuggestRequest::parse(Some(&json!({"data": "a"})), Some("b")).expect_err("twice");
-        assert_eq!(error.reason, "The [data] parameter must be specified in either request body or as query parameter, but not both");
+        assert_eq!(
+            error.reason,
+            "The [data] parameter must be specified in either request body or as query parameter, but not both"
+        );
         let error = SuggestRequest::parse(Some(&json!({"hint": {"labels": {"a": [1]}}})), None).expect_err("bad list");
-        assert_eq!((error.error_type.as_str(), error.reason.as_str()), ("parse_exception", "[labels] hint supports either string value or list of strings"));
+        assert_eq!(
+            (error.error_type.as_str(), error.reason.as_str()),
+            ("parse_exception", "[labels] hint supports either string value or list of strings")
+        );
         let error = SuggestRequest::parse(Some(&json!({"hint": {"labels": {"a": 1}}})), None).expect_err("bad value");
         assert_eq!(error.reason, "[labels] hint supports either string or list of strings as its value");
         let error = SuggestRequest::parse(Some(&json!({"data": ["a"]})), None).expect_err("array data");

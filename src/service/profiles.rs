@@ -6,8 +6,7 @@ use crate::app::AppState;
 use crate::authn::{Authentication, PasswordCredentials};
 use crate::domain::profile::{
     deep_merge, doc_id, hashed_uid, Profile, ProfileUser, StoredDomain, StoredRealm, StoredRealmIdentifier,
-    UpdateProfileData, ACTIVATION_GRACE_MILLIS,
-    MAX_DIFFERENTIATOR, PROFILE_INDEX,
+    UpdateProfileData, ACTIVATION_GRACE_MILLIS, MAX_DIFFERENTIATOR, PROFILE_INDEX,
 };
 use crate::error::EsError;
 use crate::store::{Collection, Decision, Doc, UpdateOutcome};
@@ -121,9 +120,12 @@ fn parse_client_authentication(value: &Value) -> Result<(String, String), EsErro
     let mut scheme = None;
     let mut secret = None;
     for (field, field_value) in object {
-        let text = field_value
-            .as_str()
-            .ok_or_else(|| EsError::x_content_parse(format!("[1:2] [{PARSER}] {field} doesn't support values of type: {}", crate::domain::profile::token_name(field_value))))?;
+        let text = field_value.as_str().ok_or_else(|| {
+            EsError::x_content_parse(format!(
+                "[1:2] [{PARSER}] {field} doesn't support values of type: {}",
+                crate::domain::profile::token_name(field_value)
+            ))
+        })?;
         match field.as_str() {
             "scheme" => scheme = Some(text.to_string()),
             "value" => secret = Some(text.to_string()),
@@ -222,7 +224,9 @@ fn reactivated(existing: &Profile, subject: &ProfileUser, now: i64) -> Option<Pr
 fn written_doc(outcome: UpdateOutcome) -> Result<Doc, EsError> {
     match outcome {
         UpdateOutcome::Created(doc) | UpdateOutcome::Updated(doc) | UpdateOutcome::Noop(Some(doc)) => Ok(doc),
-        UpdateOutcome::Deleted(_) | UpdateOutcome::Noop(None) => Err(EsError::internal("profile vanished during activation")),
+        UpdateOutcome::Deleted(_) | UpdateOutcome::Noop(None) => {
+            Err(EsError::internal("profile vanished during activation"))
+        }
     }
 }
 
@@ -242,7 +246,10 @@ fn literal_uid(authentication: &Authentication, username: &str, suffix: &str) ->
 
 /// Returns the uid of the profile `authentication`'s user would activate into, if it exists
 /// (`with_profile_uid`; disabled profiles included).
-pub(crate) async fn existing_profile_uid(state: &AppState, authentication: &Authentication) -> Result<Option<String>, EsError> {
+pub(crate) async fn existing_profile_uid(
+    state: &AppState,
+    authentication: &Authentication,
+) -> Result<Option<String>, EsError> {
     let subject = subject_user(state, authentication);
     for doc in state.store.find_by_key(Collection::Profiles, &subject.username).await? {
         let profile = Profile::from_source(&doc.source)?;
@@ -419,7 +426,9 @@ impl Expected {
         let primary_term = primary_term.filter(|value| *value > 0);
         match (seq_no, primary_term) {
             (Some(_), None) => Err(EsError::validation(&["ifSeqNo is set, but primary term is [0]"])),
-            (None, Some(term)) => Err(EsError::validation(&[format!("ifSeqNo is unassigned, but primary term is [{term}]")])),
+            (None, Some(term)) => {
+                Err(EsError::validation(&[format!("ifSeqNo is unassigned, but primary term is [{term}]")]))
+            }
             _ => Ok(Expected { seq_no, primary_term }),
         }
     }
@@ -553,7 +562,10 @@ mod tests {
             json!({"grant_type": "access_token", "username": "u", "password": "p"}),
             "Validation Failed: 1: [access_token] is required for grant_type [access_token];2: [username] is not supported for grant_type [access_token];3: [password] is not supported for grant_type [access_token];",
         );
-        expect_validation(json!({"grant_type": "Password"}), "Validation Failed: 1: grant_type [Password] is not supported;");
+        expect_validation(
+            json!({"grant_type": "Password"}),
+            "Validation Failed: 1: grant_type [Password] is not supported;",
+        );
         let error = parse_activate_request(&json!({"grant_type": "password", "foo": 1})).expect_err("unknown");
         assert_eq!(error.error_type, "x_content_parse_exception");
         assert!(error.reason.ends_with("[activate_profile_request] unknown field [foo]"));
@@ -585,7 +597,12 @@ mod tests {
         ProfileUser {
             username: username.into(),
             roles: vec!["r".into()],
-            realm: StoredRealm { name: realm_name.into(), realm_type: realm_type.into(), node_name: "n".into(), domain: None },
+            realm: StoredRealm {
+                name: realm_name.into(),
+                realm_type: realm_type.into(),
+                node_name: "n".into(),
+                domain: None,
+            },
             email: None,
             full_name: None,
         }

@@ -52,7 +52,9 @@ impl RoleMappingService {
         for doc in docs {
             match RoleMapping::from_stored(&doc.id, &doc.source) {
                 Ok(mapping) => mappings.push(mapping),
-                Err(error) => tracing::warn!(mapping = %doc.id, reason = %error.reason, "skipping unreadable role mapping"),
+                Err(error) => {
+                    tracing::warn!(mapping = %doc.id, reason = %error.reason, "skipping unreadable role mapping")
+                }
             }
         }
         Ok(mappings)
@@ -110,7 +112,9 @@ impl RoleMapper {
                     Ok(mapping) => {
                         next.mappings.insert(change.id.clone(), mapping);
                     }
-                    Err(error) => tracing::warn!(mapping = %change.id, reason = %error.reason, "ignoring unreadable role mapping"),
+                    Err(error) => {
+                        tracing::warn!(mapping = %change.id, reason = %error.reason, "ignoring unreadable role mapping")
+                    }
                 }
             }
             snapshot = Arc::new(next);

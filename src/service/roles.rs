@@ -102,7 +102,8 @@ impl RoleService {
             }
         }
         let descriptor_refs: Vec<&RoleDescriptor> = descriptors.iter().collect();
-        let resolved = Arc::new(ResolvedRoles { permissions: Permissions::from_roles(&descriptor_refs), missing_roles });
+        let resolved =
+            Arc::new(ResolvedRoles { permissions: Permissions::from_roles(&descriptor_refs), missing_roles });
         if generation_at_load == self.generation.load(Ordering::Acquire) {
             if let Ok(mut cache) = self.cache.lock() {
                 if cache.len() > 10_000 {
@@ -120,7 +121,12 @@ impl RoleService {
         if resolved.permissions.grants_cluster_action(action) {
             return Ok(resolved);
         }
-        Err(EsError::forbidden(unauthorized_message(action, auth.username(), &auth.user.roles, &resolved.missing_roles)))
+        Err(EsError::forbidden(unauthorized_message(
+            action,
+            auth.username(),
+            &auth.user.roles,
+            &resolved.missing_roles,
+        )))
     }
 }
 

@@ -51,7 +51,10 @@ fn user_parse_error(what: &str, reason: String) -> EsError {
 
 fn expect_string(what: &str, field: &str, value: &Value) -> Result<String, EsError> {
     value.as_str().map(str::to_string).ok_or_else(|| {
-        user_parse_error(what, format!("expected field [{field}] to be of type string, but found {} instead", json_kind(value)))
+        user_parse_error(
+            what,
+            format!("expected field [{field}] to be of type string, but found {} instead", json_kind(value)),
+        )
     })
 }
 
@@ -92,7 +95,8 @@ fn parse_new_password(
         (None, Some(value)) => {
             let password_hash = expect_string(what, "password_hash", value)?;
             // The configured hasher is always a stored-password one, so any bcrypt/PBKDF2 hash is accepted.
-            hash::check_password_hash_for_storage(&password_hash, hash::Hasher::BCRYPT).map_err(EsError::illegal_argument)?;
+            hash::check_password_hash_for_storage(&password_hash, hash::Hasher::BCRYPT)
+                .map_err(EsError::illegal_argument)?;
             Ok(Some(NewPassword::Hash(password_hash)))
         }
         (None, None) => Ok(None),
@@ -103,9 +107,12 @@ impl PutUserRequest {
     /// Parses the body with Elasticsearch's rules and messages.
     pub(crate) fn parse(body: &Value) -> Result<PutUserRequest, EsError> {
         const WHAT: &str = "add user";
-        let object = body
-            .as_object()
-            .ok_or_else(|| EsError::parse(format!("failed to parse add user request. expected an object but found {} instead", json_kind(body))))?;
+        let object = body.as_object().ok_or_else(|| {
+            EsError::parse(format!(
+                "failed to parse add user request. expected an object but found {} instead",
+                json_kind(body)
+            ))
+        })?;
         let mut request = PutUserRequest::default();
         for (field, value) in object {
             match field.as_str() {
@@ -120,7 +127,10 @@ impl PutUserRequest {
                         other => {
                             return Err(user_parse_error(
                                 WHAT,
-                                format!("expected field [roles] to be of type array, but found {} instead", json_kind(other)),
+                                format!(
+                                    "expected field [roles] to be of type array, but found {} instead",
+                                    json_kind(other)
+                                ),
                             ))
                         }
                     };
@@ -134,13 +144,22 @@ impl PutUserRequest {
                     other => {
                         return Err(user_parse_error(
                             WHAT,
-                            format!("expected field [metadata] to be of type object, but found {} instead", json_kind(other)),
+                            format!(
+                                "expected field [metadata] to be of type object, but found {} instead",
+                                json_kind(other)
+                            ),
                         ))
                     }
                 },
                 "enabled" => {
                     request.enabled = Some(value.as_bool().ok_or_else(|| {
-                        user_parse_error(WHAT, format!("expected field [enabled] to be of type boolean, but found {} instead", json_kind(value)))
+                        user_parse_error(
+                            WHAT,
+                            format!(
+                                "expected field [enabled] to be of type boolean, but found {} instead",
+                                json_kind(value)
+                            ),
+                        )
                     })?)
                 }
                 other => return Err(user_parse_error(WHAT, format!("unexpected field [{other}]"))),
@@ -155,7 +174,9 @@ impl PutUserRequest {
 /// Parses the body of a change-password request.
 pub(crate) fn parse_change_password(body: &Value) -> Result<NewPassword, EsError> {
     const WHAT: &str = "change password";
-    let object = body.as_object().ok_or_else(|| EsError::parse("failed to parse change password request. expected an object"))?;
+    let object = body
+        .as_object()
+        .ok_or_else(|| EsError::parse("failed to parse change password request. expected an object"))?;
     for field in object.keys() {
         if !matches!(field.as_str(), "password" | "password_hash" | "passwordHash") {
             return Err(user_parse_error(WHAT, format!("unexpected field [{field}]")));
@@ -235,7 +256,9 @@ pub(crate) async fn put_user(state: &AppState, username: &str, request: PutUserR
             Box::new(move |current| {
                 let existing: Option<UserRecord> = current.map(decode).transpose()?;
                 if existing.is_none() && password_hash.is_none() {
-                    return Err(validation_exception("password must be specified unless you are updating an existing user"));
+                    return Err(validation_exception(
+                        "password must be specified unless you are updating an existing user",
+                    ));
                 }
                 let previous = existing.unwrap_or(UserRecord {
                     username: username_owned.clone(),
@@ -371,7 +394,8 @@ pub(crate) async fn set_enabled(state: &AppState, caller: &str, username: &str, 
     if caller == username {
         return Err(EsError::illegal_argument("users may not update the enabled status of their own account"));
     }
-    let missing_message = if enabled { "only existing users can be enabled" } else { "only existing users can be disabled" };
+    let missing_message =
+        if enabled { "only existing users can be enabled" } else { "only existing users can be disabled" };
     modify_user(state, username, missing_message, move |_, stored_enabled| {
         *stored_enabled = enabled;
     })

@@ -74,10 +74,8 @@ pub(crate) async fn update_sees_current_document(store: Arc<dyn Store>) {
 
 pub(crate) async fn failed_decision_writes_nothing(store: Arc<dyn Store>) {
     put(store.as_ref(), Collection::Users, "u", json!({"v": 1})).await;
-    let result = store
-        .update(Collection::Users, "u", Box::new(|_| Err(EsError::illegal_argument("no"))))
-        .await
-        .expect("store");
+    let result =
+        store.update(Collection::Users, "u", Box::new(|_| Err(EsError::illegal_argument("no")))).await.expect("store");
     assert_eq!(result.expect_err("decision error").reason, "no");
     let doc = store.get(Collection::Users, "u").await.expect("get").expect("present");
     assert_eq!((doc.seq_no, doc.source["v"].as_i64()), (0, Some(1)));
@@ -85,11 +83,8 @@ pub(crate) async fn failed_decision_writes_nothing(store: Arc<dyn Store>) {
 
 pub(crate) async fn noop_keeps_version(store: Arc<dyn Store>) {
     let written = put(store.as_ref(), Collection::Users, "u", json!({"v": 1})).await;
-    let outcome = store
-        .update(Collection::Users, "u", Box::new(|_| Ok(Decision::Noop)))
-        .await
-        .expect("store")
-        .expect("decision");
+    let outcome =
+        store.update(Collection::Users, "u", Box::new(|_| Ok(Decision::Noop))).await.expect("store").expect("decision");
     assert_eq!(outcome, UpdateOutcome::Noop(Some(written)));
     let next = put(store.as_ref(), Collection::Users, "w", json!({})).await;
     assert_eq!(next.seq_no, 1, "a no-op consumes no sequence number");

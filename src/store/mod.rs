@@ -34,13 +34,8 @@ pub enum Collection {
 
 impl Collection {
     /// Every collection, in a fixed order.
-    pub const ALL: [Collection; 5] = [
-        Collection::Users,
-        Collection::Roles,
-        Collection::Profiles,
-        Collection::Tokens,
-        Collection::RoleMappings,
-    ];
+    pub const ALL: [Collection; 5] =
+        [Collection::Users, Collection::Roles, Collection::Profiles, Collection::Tokens, Collection::RoleMappings];
 
     /// Returns the stable name used in storage.
     pub fn name(self) -> &'static str {

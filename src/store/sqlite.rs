@@ -161,7 +161,9 @@ fn row_to_doc(id: String, seq_no: i64, primary_term: i64, source_text: &str) -> 
 
 fn read_doc(connection: &Connection, collection: Collection, id: &str) -> Result<Option<Doc>, StoreError> {
     let mut statement = connection
-        .prepare_cached("SELECT seq_no, primary_term, source FROM docs WHERE coll = ?1 AND id = ?2 AND source IS NOT NULL")
+        .prepare_cached(
+            "SELECT seq_no, primary_term, source FROM docs WHERE coll = ?1 AND id = ?2 AND source IS NOT NULL",
+        )
         .map_err(backend_error)?;
     let row: Option<(i64, i64, String)> = statement
         .query_row(params![collection.name(), id], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))
@@ -186,7 +188,11 @@ fn read_docs_where(connection: &Connection, sql: &str, parameters: &[&str]) -> R
     Ok(docs)
 }
 
-fn run_writer(mut connection: Connection, receiver: mpsc::Receiver<WriteJob>, mut next_seq_nos: HashMap<Collection, i64>) {
+fn run_writer(
+    mut connection: Connection,
+    receiver: mpsc::Receiver<WriteJob>,
+    mut next_seq_nos: HashMap<Collection, i64>,
+) {
     while let Ok(first_job) = receiver.recv() {
         let mut batch = vec![first_job];
         while batch.len() < MAX_BATCH {
@@ -323,8 +329,7 @@ impl Store for SqliteStore {
 
     async fn multi_get(&self, collection: Collection, ids: &[String]) -> Result<Vec<Option<Doc>>, StoreError> {
         let ids = ids.to_vec();
-        self.read(move |connection| ids.iter().map(|id| read_doc(connection, collection, id)).collect())
-            .await
+        self.read(move |connection| ids.iter().map(|id| read_doc(connection, collection, id)).collect()).await
     }
 
     async fn list(&self, collection: Collection) -> Result<Vec<Doc>, StoreError> {
@@ -381,10 +386,8 @@ impl Store for SqliteStore {
             let mut changes = Vec::new();
             for row in rows {
                 let (id, seq_no, source_text) = row.map_err(backend_error)?;
-                let source = source_text
-                    .map(|text| serde_json::from_str::<Value>(&text))
-                    .transpose()
-                    .map_err(backend_error)?;
+                let source =
+                    source_text.map(|text| serde_json::from_str::<Value>(&text)).transpose().map_err(backend_error)?;
                 changes.push(Change { id, seq_no, source });
             }
             Ok(changes)

@@ -106,7 +106,9 @@ impl JwtApp {
             builder = builder.header(*name, value);
         }
         let request = match body {
-            Some(body) => builder.header("content-type", "application/json").body(Body::from(body.to_string())).expect("request"),
+            Some(body) => {
+                builder.header("content-type", "application/json").body(Body::from(body.to_string())).expect("request")
+            }
             None => builder.body(Body::empty()).expect("request"),
         };
         let response = self.router.clone().oneshot(request).await.expect("response");
@@ -138,7 +140,12 @@ impl JwtApp {
     }
 
     async fn activate_password(&self, username: &str, password: &str) -> TestResponse {
-        self.as_elastic("POST", ACTIVATE, Some(json!({"grant_type": "password", "username": username, "password": password}))).await
+        self.as_elastic(
+            "POST",
+            ACTIVATE,
+            Some(json!({"grant_type": "password", "username": username, "password": password})),
+        )
+        .await
     }
 }
 
@@ -158,7 +165,8 @@ fn claims(subject: &str) -> Value {
 }
 
 fn hmac_token(claims: &Value) -> String {
-    jsonwebtoken::encode(&Header::new(Algorithm::HS256), claims, &EncodingKey::from_secret(HMAC_SECRET.as_bytes())).expect("encode")
+    jsonwebtoken::encode(&Header::new(Algorithm::HS256), claims, &EncodingKey::from_secret(HMAC_SECRET.as_bytes()))
+        .expect("encode")
 }
 
 fn rsa_token(claims: &Value) -> String {
@@ -236,19 +244,27 @@ async fn role_mappings_give_jwt_users_their_roles() {
     let token = hmac_token(&claims("joe"));
     let me = app.with_jwt(&token, Some(SHARED_SECRET)).await;
     assert_eq!(me.body["roles"], json!(["superuser"]));
-    let users = app.send(
-        "GET",
-        "/_security/role_mapping/engineers",
-        &[("authorization", format!("Bearer {token}")), ("es-client-authentication", format!("SharedSecret {SHARED_SECRET}"))],
-        None,
-    )
-    .await;
+    let users = app
+        .send(
+            "GET",
+            "/_security/role_mapping/engineers",
+            &[
+                ("authorization", format!("Bearer {token}")),
+                ("es-client-authentication", format!("SharedSecret {SHARED_SECRET}")),
+            ],
+            None,
+        )
+        .await;
     assert_eq!(users.status, StatusCode::OK, "the mapped superuser role authorizes the JWT user: {}", users.body);
 
     let disabled = json!({"roles": ["superuser"], "enabled": false, "rules": {"field": {"username": "*"}}});
     let replaced = app.as_elastic("POST", "/_security/role_mapping/engineers", Some(disabled)).await;
     assert_eq!(replaced.body, json!({"role_mapping": {"created": false}}));
-    assert_eq!(app.with_jwt(&token, Some(SHARED_SECRET)).await.body["roles"], json!([]), "a mapping change applies at once");
+    assert_eq!(
+        app.with_jwt(&token, Some(SHARED_SECRET)).await.body["roles"],
+        json!([]),
+        "a mapping change applies at once"
+    );
 }
 
 #[tokio::test]
@@ -269,15 +285,49 @@ async fn the_role_mapping_api_speaks_elasticsearch() {
         json!({"m1": {"enabled": true, "roles": ["a", "b"], "rules": {"any": [{"field": {"username": ["joe", "j*"]}}, {"field": {"dn": "*,dc=example,dc=com"}}]}, "metadata": {}}})
     );
     let all = app.as_elastic("GET", "/_security/role_mapping/_all", None).await;
-    assert_eq!(all.body["m2"]["role_templates"], json!([{"template": "{\"source\":\"{{username}}\"}", "format": "string"}]));
+    assert_eq!(
+        all.body["m2"]["role_templates"],
+        json!([{"template": "{\"source\":\"{{username}}\"}", "format": "string"}])
+    );
 
-    let invalid = app.as_elastic("PUT", "/_security/role_mapping/bad", Some(json!({"roles": ["a"], "enabled": true, "rules": {"field": {"username": "x"}, "any": []}}))).await;
-    crate::common::assert_es_error(&invalid, 400, "parsing_exception", "[1:39] [role-mapping] failed to parse field [rules]");
-    assert_eq!(invalid.body["error"]["caused_by"]["caused_by"]["reason"], "failed to parse rules expression. object [bad] contains multiple fields");
-    let missing_rules = app.as_elastic("PUT", "/_security/role_mapping/bad", Some(json!({"roles": ["a"], "enabled": true}))).await;
-    crate::common::assert_es_error(&missing_rules, 400, "parsing_exception", "failed to parse role-mapping [bad]. missing field [rules]");
-    let no_roles = app.as_elastic("PUT", "/_security/role_mapping/bad", Some(json!({"roles": [], "enabled": true, "rules": {"field": {"username": "*"}}}))).await;
-    crate::common::assert_es_error(&no_roles, 400, "action_request_validation_exception", "Validation Failed: 1: role-mapping roles or role-templates are missing;");
+    let invalid = app
+        .as_elastic(
+            "PUT",
+            "/_security/role_mapping/bad",
+            Some(json!({"roles": ["a"], "enabled": true, "rules": {"field": {"username": "x"}, "any": []}})),
+        )
+        .await;
+    crate::common::assert_es_error(
+        &invalid,
+        400,
+        "parsing_exception",
+        "[1:39] [role-mapping] failed to parse field [rules]",
+    );
+    assert_eq!(
+        invalid.body["error"]["caused_by"]["caused_by"]["reason"],
+        "failed to parse rules expression. object [bad] contains multiple fields"
+    );
+    let missing_rules =
+        app.as_elastic("PUT", "/_security/role_mapping/bad", Some(json!({"roles": ["a"], "enabled": true}))).await;
+    crate::common::assert_es_error(
+        &missing_rules,
+        400,
+        "parsing_exception",
+        "failed to parse role-mapping [bad]. missing field [rules]",
+    );
+    let no_roles = app
+        .as_elastic(
+            "PUT",
+            "/_security/role_mapping/bad",
+            Some(json!({"roles": [], "enabled": true, "rules": {"field": {"username": "*"}}})),
+        )
+        .await;
+    crate::common::assert_es_error(
+        &no_roles,
+        400,
+        "action_request_validation_exception",
+        "Validation Failed: 1: role-mapping roles or role-templates are missing;",
+    );
 
     let deleted = app.as_elastic("DELETE", "/_security/role_mapping/m1", None).await;
     assert_eq!((deleted.status, &deleted.body), (StatusCode::OK, &json!({"found": true})));
@@ -310,7 +360,8 @@ async fn activation_by_jwt_needs_the_shared_secret() {
 #[tokio::test]
 async fn a_security_domain_gives_one_profile_across_native_file_and_jwt() {
     let app = JwtApp::start(true).await;
-    let created = app.as_elastic("PUT", "/_security/user/joe", Some(json!({"password": PASSWORD, "roles": ["viewer"]}))).await;
+    let created =
+        app.as_elastic("PUT", "/_security/user/joe", Some(json!({"password": PASSWORD, "roles": ["viewer"]}))).await;
     assert_eq!(created.status, StatusCode::OK, "{}", created.body);
     let by_file = app.activate_password("joe", FILE_PASSWORD).await;
     assert_eq!(by_file.status, StatusCode::OK, "{}", by_file.body);
@@ -345,5 +396,8 @@ async fn without_a_domain_each_realm_gets_its_own_profile() {
 #[test]
 fn the_config_fixture_is_valid_yaml() {
     let settings = profiled::config::parse_settings_yaml(&config_yaml(true)).expect("valid settings");
-    assert_eq!(settings.get("xpack.security.authc.domains.d1.realms").map(String::as_str), Some("default_native,default_file,jwt1"));
+    assert_eq!(
+        settings.get("xpack.security.authc.domains.d1.realms").map(String::as_str),
+        Some("default_native,default_file,jwt1")
+    );
 }

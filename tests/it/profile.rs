@@ -40,7 +40,12 @@ async fn activate_returns_the_documented_profile() {
 async fn reactivation_keeps_uid_and_writes_nothing_within_grace() {
     let app = app_with_jack().await;
     let first = app.activate("jacknich").await;
-    app.admin("PUT", &format!("/_security/profile/{JACK_UID}/_data"), Some(json!({"labels": {"kibana": {"spaces": "demo"}}, "data": {"app1": {"a": 1}}}))).await;
+    app.admin(
+        "PUT",
+        &format!("/_security/profile/{JACK_UID}/_data"),
+        Some(json!({"labels": {"kibana": {"spaces": "demo"}}, "data": {"app1": {"a": 1}}})),
+    )
+    .await;
     let second = app.activate("jacknich").await;
     assert_eq!(second["uid"], first["uid"]);
     // Nothing changed in the user, so the stored document (with its data write) is returned untouched.
@@ -87,25 +92,57 @@ async fn concurrent_activations_share_one_uid() {
 async fn wrong_grant_credentials_are_a_401_with_challenge() {
     let app = app_with_jack().await;
     let response = app
-        .call("POST", "/_security/profile/_activate", Some("elastic"), Some(json!({"grant_type": "password", "username": "jacknich", "password": "nope"})))
+        .call(
+            "POST",
+            "/_security/profile/_activate",
+            Some("elastic"),
+            Some(json!({"grant_type": "password", "username": "jacknich", "password": "nope"})),
+        )
         .await;
-    assert_es_error(&response, 401, "security_exception", "unable to authenticate user [jacknich] for action [cluster:admin/xpack/security/profile/activate]");
-    assert_eq!(response.headers.get("www-authenticate").map(|v| v.to_str().unwrap_or("")), Some("Basic realm=\"security\", charset=\"UTF-8\""));
+    assert_es_error(
+        &response,
+        401,
+        "security_exception",
+        "unable to authenticate user [jacknich] for action [cluster:admin/xpack/security/profile/activate]",
+    );
+    assert_eq!(
+        response.headers.get("www-authenticate").map(|v| v.to_str().unwrap_or("")),
+        Some("Basic realm=\"security\", charset=\"UTF-8\"")
+    );
     let response = app
-        .call("POST", "/_security/profile/_activate", Some("elastic"), Some(json!({"grant_type": "access_token", "access_token": "not-a-token"})))
+        .call(
+            "POST",
+            "/_security/profile/_activate",
+            Some("elastic"),
+            Some(json!({"grant_type": "access_token", "access_token": "not-a-token"})),
+        )
         .await;
-    assert_es_error(&response, 401, "security_exception", "unable to authenticate user [_bearer_token] for action [cluster:admin/xpack/security/profile/activate]");
+    assert_es_error(
+        &response,
+        401,
+        "security_exception",
+        "unable to authenticate user [_bearer_token] for action [cluster:admin/xpack/security/profile/activate]",
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn activate_validation_and_body_errors() {
     let app = app_with_jack().await;
-    let response = app.call("POST", "/_security/profile/_activate", Some("elastic"), Some(json!({"grant_type": "password"}))).await;
+    let response = app
+        .call("POST", "/_security/profile/_activate", Some("elastic"), Some(json!({"grant_type": "password"})))
+        .await;
     assert_es_error(&response, 400, "action_request_validation_exception", "Validation Failed: 1: [username] is required for grant_type [password];2: [password] is required for grant_type [password];");
     let response = app.call("POST", "/_security/profile/_activate", Some("elastic"), None).await;
     assert_es_error(&response, 400, "parse_exception", "request body is required");
-    let response = app.call("POST", "/_security/profile/_activate?foo=bar", Some("elastic"), Some(json!({"grant_type": "password"}))).await;
-    assert_es_error(&response, 400, "illegal_argument_exception", "request [/_security/profile/_activate] contains unrecognized parameter: [foo]");
+    let response = app
+        .call("POST", "/_security/profile/_activate?foo=bar", Some("elastic"), Some(json!({"grant_type": "password"})))
+        .await;
+    assert_es_error(
+        &response,
+        400,
+        "illegal_argument_exception",
+        "request [/_security/profile/_activate] contains unrecognized parameter: [foo]",
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -123,9 +160,17 @@ async fn get_reports_missing_index_then_missing_documents() {
     assert_eq!(body["profiles"].as_array().map(Vec::len), Some(2));
     let detail_keys: Vec<&String> = body["errors"]["details"].as_object().expect("details").keys().collect();
     assert_eq!(detail_keys, ["aaa", "zzz"]);
-    assert_eq!(body["errors"]["details"]["aaa"], json!({"type": "resource_not_found_exception", "reason": "profile document not found"}));
+    assert_eq!(
+        body["errors"]["details"]["aaa"],
+        json!({"type": "resource_not_found_exception", "reason": "profile document not found"})
+    );
     let response = app.call("GET", "/_security/profile/a,,b", Some("elastic"), None).await;
-    assert_es_error(&response, 400, "action_request_validation_exception", "Validation Failed: 1: Profile UID cannot be empty;");
+    assert_es_error(
+        &response,
+        400,
+        "action_request_validation_exception",
+        "Validation Failed: 1: Profile UID cannot be empty;",
+    );
     // GET on the literal activate path is "get profile" for uid `_activate`, as in Elasticsearch.
     let body = app.admin("GET", "/_security/profile/_activate", None).await;
     assert_eq!(body["errors"]["details"]["_activate"]["type"], "resource_not_found_exception");
@@ -140,30 +185,68 @@ async fn update_data_merges_filters_and_checks_versions() {
     assert_eq!(response.body["error"]["index"], ".security-profile-8");
     assert_eq!(response.body["error"]["shard"], "0");
     app.activate("jacknich").await;
-    app.admin("PUT", &path, Some(json!({"data": {"app1": {"name": "app1", "type": "app"}}, "labels": {"tags": ["prod", "east"]}}))).await;
-    app.admin("POST", &path, Some(json!({"data": {"app1": {"name": "app1_take2", "active": false}, "app2": {"name": "app2"}}}))).await;
+    app.admin(
+        "PUT",
+        &path,
+        Some(json!({"data": {"app1": {"name": "app1", "type": "app"}}, "labels": {"tags": ["prod", "east"]}})),
+    )
+    .await;
+    app.admin(
+        "POST",
+        &path,
+        Some(json!({"data": {"app1": {"name": "app1_take2", "active": false}, "app2": {"name": "app2"}}})),
+    )
+    .await;
     let body = app.admin("GET", &format!("/_security/profile/{JACK_UID}?data=app1,app2"), None).await;
-    assert_eq!(body["profiles"][0]["data"], json!({"app1": {"name": "app1_take2", "type": "app", "active": false}, "app2": {"name": "app2"}}));
+    assert_eq!(
+        body["profiles"][0]["data"],
+        json!({"app1": {"name": "app1_take2", "type": "app", "active": false}, "app2": {"name": "app2"}})
+    );
     assert_eq!(body["profiles"][0]["labels"], json!({"tags": ["prod", "east"]}));
     let seq_no = body["profiles"][0]["_doc"]["_seq_no"].as_i64().expect("seq_no");
     let body = app.admin("GET", &format!("/_security/profile/{JACK_UID}?data=app1.type"), None).await;
     assert_eq!(body["profiles"][0]["data"], json!({"app1": {"type": "app"}}));
     // Optimistic concurrency.
-    let stale = app.call("PUT", &format!("{path}?if_seq_no={}&if_primary_term=1", seq_no - 1), Some("elastic"), Some(json!({"data": {"x": 1}}))).await;
+    let stale = app
+        .call(
+            "PUT",
+            &format!("{path}?if_seq_no={}&if_primary_term=1", seq_no - 1),
+            Some("elastic"),
+            Some(json!({"data": {"x": 1}})),
+        )
+        .await;
     assert_es_error(&stale, 409, "version_conflict_engine_exception", &format!(
         "[profile_{JACK_UID}]: version conflict, required seqNo [{}], primary term [1]. current document has seqNo [{seq_no}] and primary term [1]", seq_no - 1));
     app.admin("PUT", &format!("{path}?if_seq_no={seq_no}&if_primary_term=1"), Some(json!({"data": {"x": 1}}))).await;
-    let response = app.call("PUT", &format!("{path}?if_primary_term=1"), Some("elastic"), Some(json!({"data": {"x": 1}}))).await;
-    assert_es_error(&response, 400, "action_request_validation_exception", "Validation Failed: 1: ifSeqNo is unassigned, but primary term is [1];");
-    let response = app.call("PUT", &format!("{path}?if_seq_no=abc"), Some("elastic"), Some(json!({"data": {"x": 1}}))).await;
-    assert_es_error(&response, 400, "illegal_argument_exception", "Failed to parse long parameter [if_seq_no] with value [abc]");
+    let response =
+        app.call("PUT", &format!("{path}?if_primary_term=1"), Some("elastic"), Some(json!({"data": {"x": 1}}))).await;
+    assert_es_error(
+        &response,
+        400,
+        "action_request_validation_exception",
+        "Validation Failed: 1: ifSeqNo is unassigned, but primary term is [1];",
+    );
+    let response =
+        app.call("PUT", &format!("{path}?if_seq_no=abc"), Some("elastic"), Some(json!({"data": {"x": 1}}))).await;
+    assert_es_error(
+        &response,
+        400,
+        "illegal_argument_exception",
+        "Failed to parse long parameter [if_seq_no] with value [abc]",
+    );
     assert_eq!(response.body["error"]["caused_by"]["type"], "number_format_exception");
     // Validation and refresh values.
     let response = app.call("PUT", &path, Some("elastic"), Some(json!({"data": {"a.b": 1, "_c": 2}}))).await;
     assert_es_error(&response, 400, "action_request_validation_exception", "Validation Failed: 1: application name must not contain dot, but found [a.b];2: application name must not start with underscore, but found [_c];");
     let response = app.call("PUT", &path, Some("elastic"), Some(json!({}))).await;
-    assert_es_error(&response, 400, "action_request_validation_exception", "Validation Failed: 1: update request is empty;");
-    let response = app.call("PUT", &format!("{path}?refresh=later"), Some("elastic"), Some(json!({"data": {"x": 1}}))).await;
+    assert_es_error(
+        &response,
+        400,
+        "action_request_validation_exception",
+        "Validation Failed: 1: update request is empty;",
+    );
+    let response =
+        app.call("PUT", &format!("{path}?refresh=later"), Some("elastic"), Some(json!({"data": {"x": 1}}))).await;
     assert_es_error(&response, 400, "illegal_argument_exception", "Unknown value for refresh: [later].");
     for refresh in ["true", "false", "wait_for", ""] {
         app.admin("PUT", &format!("{path}?refresh={refresh}"), Some(json!({"data": {"x": 2}}))).await;
@@ -235,7 +318,17 @@ async fn clashing_uids_bump_the_differentiator_up_to_nine() {
         plant_foreign_profile(other.state_store().as_ref(), "jacknich", &format!("{base}_{differentiator}")).await;
     }
     let response = other
-        .call("POST", "/_security/profile/_activate", Some("elastic"), Some(json!({"grant_type": "password", "username": "jacknich", "password": crate::common::PASSWORD})))
+        .call(
+            "POST",
+            "/_security/profile/_activate",
+            Some("elastic"),
+            Some(json!({"grant_type": "password", "username": "jacknich", "password": crate::common::PASSWORD})),
+        )
         .await;
-    assert_es_error(&response, 500, "exception", &format!("profile differentiator value is too high for base Uid [{base}]"));
+    assert_es_error(
+        &response,
+        500,
+        "exception",
+        &format!("profile differentiator value is too high for base Uid [{base}]"),
+    );
 }

@@ -17,7 +17,8 @@ use profiled::store::sqlite::SqliteStore;
 /// bcrypt (cost 4) of `s3krit-password`, from wire-compat.md §3.
 const BCRYPT4_HASH: &str = "$2a$04$Sv6/XOHqatGPW8Q.Df366OdOJ4K2PjkZRXfNwIl5lnCsF7rEmW4QG";
 /// PBKDF2 of `s3krit-password` with salt 00..1f, from wire-compat.md §3.
-const PBKDF2_HASH: &str = "{PBKDF2}10000$AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=$ci1o45bsnUsZdKkZk2qm24GQuWr3drkFwwiELUJQHBQ=";
+const PBKDF2_HASH: &str =
+    "{PBKDF2}10000$AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=$ci1o45bsnUsZdKkZk2qm24GQuWr3drkFwwiELUJQHBQ=";
 
 async fn app_with_config(dir: &std::path::Path, yaml: &str) -> axum::Router {
     let config_path = dir.join("profiled.yml");
@@ -71,7 +72,8 @@ async fn file_realm_reads_elasticsearch_files_and_reloads_them() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn anonymous_access_authenticates_requests_without_credentials() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let router = app_with_config(dir.path(), "xpack.security.authc.anonymous:\n  username: guest\n  roles: [viewer]\n").await;
+    let router =
+        app_with_config(dir.path(), "xpack.security.authc.anonymous:\n  username: guest\n  roles: [viewer]\n").await;
     let (status, body) = authenticate(&router, None).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["username"], "guest");
@@ -88,5 +90,8 @@ async fn without_anonymous_access_credentials_are_required() {
     let router = app_with_config(dir.path(), "").await;
     let (status, body) = authenticate(&router, None).await;
     assert_eq!(status, 401);
-    assert_eq!(body["error"]["reason"], "missing authentication credentials for REST request [/_security/_authenticate]");
+    assert_eq!(
+        body["error"]["reason"],
+        "missing authentication credentials for REST request [/_security/_authenticate]"
+    );
 }

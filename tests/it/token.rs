@@ -19,7 +19,8 @@ use profiled::store::{Collection, Decision, Store};
 use crate::common::{assert_es_error, TestApp, TestResponse, ELASTIC_PASSWORD, PASSWORD};
 
 const TOKEN_PATH: &str = "/_security/oauth2/token";
-const EXPIRED_CHALLENGE: &str = "Bearer realm=\"security\", error=\"invalid_token\", error_description=\"The access token expired\"";
+const EXPIRED_CHALLENGE: &str =
+    "Bearer realm=\"security\", error=\"invalid_token\", error_description=\"The access token expired\"";
 
 /// How a request authenticates.
 #[derive(Clone, Copy)]
@@ -30,7 +31,13 @@ enum Caller<'a> {
 }
 
 /// Sends a request through `router`; `Basic(user)` uses `PASSWORD` (`ELASTIC_PASSWORD` for elastic).
-async fn send(router: &axum::Router, method: &str, path: &str, caller: Caller<'_>, body: Option<Value>) -> TestResponse {
+async fn send(
+    router: &axum::Router,
+    method: &str,
+    path: &str,
+    caller: Caller<'_>,
+    body: Option<Value>,
+) -> TestResponse {
     let mut builder = Request::builder().method(Method::from_bytes(method.as_bytes()).expect("method")).uri(path);
     match caller {
         Caller::Basic(user) => {
@@ -82,7 +89,12 @@ impl CustomApp {
 
     async fn create_user(&self, username: &str, roles: &[&str]) {
         let response = self
-            .send("PUT", &format!("/_security/user/{username}"), Caller::Basic("elastic"), Some(json!({"password": PASSWORD, "roles": roles})))
+            .send(
+                "PUT",
+                &format!("/_security/user/{username}"),
+                Caller::Basic("elastic"),
+                Some(json!({"password": PASSWORD, "roles": roles})),
+            )
             .await;
         assert_eq!(response.status, StatusCode::OK, "{}", response.body);
     }
@@ -110,7 +122,8 @@ fn assert_oauth2_error(response: &TestResponse, error: &str, description: &str) 
 #[track_caller]
 fn assert_token_expired(response: &TestResponse) {
     assert_es_error(response, 401, "security_exception", "token expired");
-    let challenges: Vec<&str> = response.headers.get_all("www-authenticate").iter().filter_map(|value| value.to_str().ok()).collect();
+    let challenges: Vec<&str> =
+        response.headers.get_all("www-authenticate").iter().filter_map(|value| value.to_str().ok()).collect();
     assert_eq!(challenges, [EXPIRED_CHALLENGE]);
 }
 
@@ -144,7 +157,14 @@ async fn password_grant_token_authenticates_as_the_user() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn client_credentials_grant_issues_no_refresh_token() {
     let app = TestApp::start().await;
-    let response = app.call("POST", TOKEN_PATH, Some("elastic"), Some(json!({"grant_type": "client_credentials", "scope": "anything"}))).await;
+    let response = app
+        .call(
+            "POST",
+            TOKEN_PATH,
+            Some("elastic"),
+            Some(json!({"grant_type": "client_credentials", "scope": "anything"})),
+        )
+        .await;
     let (access_token, refresh_token) = tokens_of(&response);
     assert_eq!(refresh_token, None);
     assert_eq!(response.body["scope"], "full");
@@ -152,7 +172,10 @@ async fn client_credentials_grant_issues_no_refresh_token() {
     assert_eq!(keys, ["access_token", "type", "expires_in", "scope", "authentication"]);
     assert_eq!(response.body["authentication"]["username"], "elastic");
     let me = send(&app.router, "GET", "/_security/_authenticate", Caller::Bearer(&access_token), None).await;
-    assert_eq!((me.body["username"].clone(), me.body["authentication_type"].clone()), (json!("elastic"), json!("token")));
+    assert_eq!(
+        (me.body["username"].clone(), me.body["authentication_type"].clone()),
+        (json!("elastic"), json!("token"))
+    );
     assert_eq!(me.body["authentication_realm"], json!({"name": "reserved", "type": "reserved"}));
 }
 
@@ -164,7 +187,10 @@ async fn token_request_errors_match_elasticsearch() {
 
     let missing = call(json!({"grant_type": "password", "password": PASSWORD})).await;
     assert_oauth2_error(&missing, "invalid_request", "Validation Failed: 1: username is missing;");
-    assert_eq!(missing.headers.get("x-elastic-product").map(|value| value.to_str().unwrap_or("")), Some("Elasticsearch"));
+    assert_eq!(
+        missing.headers.get("x-elastic-product").map(|value| value.to_str().unwrap_or("")),
+        Some("Elasticsearch")
+    );
     let unsupported = call(json!({"grant_type": "authorization_code"})).await;
     assert_oauth2_error(
         &unsupported,
@@ -179,18 +205,45 @@ async fn token_request_errors_match_elasticsearch() {
     );
 
     let wrong_password = call(json!({"grant_type": "password", "username": "jacknich", "password": "nope-nope"})).await;
-    assert_es_error(&wrong_password, 401, "security_exception", "unable to authenticate user [jacknich] for action [cluster:admin/xpack/security/token/create]");
+    assert_es_error(
+        &wrong_password,
+        401,
+        "security_exception",
+        "unable to authenticate user [jacknich] for action [cluster:admin/xpack/security/token/create]",
+    );
     assert_eq!(wrong_password.headers.get_all("www-authenticate").iter().count(), 3);
 
     let unknown_field = call(json!({"grant_type": "password", "usernme": "jacknich"})).await;
-    assert_es_error(&unknown_field, 400, "x_content_parse_exception", "[1:2] [token_request] unknown field [usernme] did you mean [username]?");
+    assert_es_error(
+        &unknown_field,
+        400,
+        "x_content_parse_exception",
+        "[1:2] [token_request] unknown field [usernme] did you mean [username]?",
+    );
     let no_body = app.call("POST", TOKEN_PATH, Some("elastic"), None).await;
     assert_es_error(&no_body, 400, "parse_exception", "request body is required");
-    let unknown_parameter = app.call("POST", &format!("{TOKEN_PATH}?foo=1"), Some("elastic"), Some(json!({"grant_type": "client_credentials"}))).await;
-    assert_es_error(&unknown_parameter, 400, "illegal_argument_exception", "request [/_security/oauth2/token] contains unrecognized parameter: [foo]");
+    let unknown_parameter = app
+        .call(
+            "POST",
+            &format!("{TOKEN_PATH}?foo=1"),
+            Some("elastic"),
+            Some(json!({"grant_type": "client_credentials"})),
+        )
+        .await;
+    assert_es_error(
+        &unknown_parameter,
+        400,
+        "illegal_argument_exception",
+        "request [/_security/oauth2/token] contains unrecognized parameter: [foo]",
+    );
 
     let kerberos = call(json!({"grant_type": "_kerberos", "kerberos_ticket": "dGVzdA=="})).await;
-    assert_es_error(&kerberos, 401, "security_exception", "unable to authenticate user [<Kerberos Token>] for action [cluster:admin/xpack/security/token/create]");
+    assert_es_error(
+        &kerberos,
+        401,
+        "security_exception",
+        "unable to authenticate user [<Kerberos Token>] for action [cluster:admin/xpack/security/token/create]",
+    );
     let garbage_ticket = call(json!({"grant_type": "_kerberos", "kerberos_ticket": "not base64!"})).await;
     assert_eq!(garbage_ticket.status.as_u16(), 500, "{}", garbage_ticket.body);
     assert_eq!(
@@ -228,24 +281,46 @@ async fn refresh_tokens_are_single_use_with_a_30_second_grace() {
 
     // Refresh tokens belong to the client that created them.
     let other_client = app
-        .send("POST", TOKEN_PATH, Caller::Basic("jacknich"), Some(json!({"grant_type": "refresh_token", "refresh_token": second_refresh})))
+        .send(
+            "POST",
+            TOKEN_PATH,
+            Caller::Basic("jacknich"),
+            Some(json!({"grant_type": "refresh_token", "refresh_token": second_refresh})),
+        )
         .await;
     assert_oauth2_error(&other_client, "invalid_grant", "tokens must be refreshed by the creating client");
 
     // Later than 30 seconds after the first refresh, the old refresh token is refused.
     let stored = app.store.list(Collection::Tokens).await.expect("list");
-    let refreshed_doc = stored.iter().find(|doc| doc.source["refresh_token"]["refreshed"] == true).expect("refreshed document");
+    let refreshed_doc =
+        stored.iter().find(|doc| doc.source["refresh_token"]["refreshed"] == true).expect("refreshed document");
     let mut source = refreshed_doc.source.clone();
-    source["refresh_token"]["refresh_time"] = json!(source["refresh_token"]["refresh_time"].as_i64().expect("time") - 50_000);
+    source["refresh_token"]["refresh_time"] =
+        json!(source["refresh_token"]["refresh_time"].as_i64().expect("time") - 50_000);
     app.store
-        .update(Collection::Tokens, &refreshed_doc.id, Box::new(move |_| Ok(Decision::Put { source, key: Some("jacknich".into()) })))
+        .update(
+            Collection::Tokens,
+            &refreshed_doc.id,
+            Box::new(move |_| Ok(Decision::Put { source, key: Some("jacknich".into()) })),
+        )
         .await
         .expect("store")
         .expect("update");
     let too_late = app.send("POST", TOKEN_PATH, Caller::Basic("elastic"), Some(refresh_body)).await;
-    assert_oauth2_error(&too_late, "invalid_grant", "token has already been refreshed more than 30 seconds in the past");
+    assert_oauth2_error(
+        &too_late,
+        "invalid_grant",
+        "token has already been refreshed more than 30 seconds in the past",
+    );
 
-    let garbage = app.send("POST", TOKEN_PATH, Caller::Basic("elastic"), Some(json!({"grant_type": "refresh_token", "refresh_token": "foo"}))).await;
+    let garbage = app
+        .send(
+            "POST",
+            TOKEN_PATH,
+            Caller::Basic("elastic"),
+            Some(json!({"grant_type": "refresh_token", "refresh_token": "foo"})),
+        )
+        .await;
     assert_oauth2_error(&garbage, "invalid_grant", "could not refresh the requested token");
     app.stop().await;
 }
@@ -260,7 +335,8 @@ async fn invalidation_takes_effect_immediately() {
     };
     let invalidate = |body: Value| app.call("DELETE", TOKEN_PATH, Some("elastic"), Some(body));
 
-    let (access_token, refresh_token) = tokens_of(&app.call("POST", TOKEN_PATH, Some("elastic"), Some(password_grant("jacknich"))).await);
+    let (access_token, refresh_token) =
+        tokens_of(&app.call("POST", TOKEN_PATH, Some("elastic"), Some(password_grant("jacknich"))).await);
     let refresh_token = refresh_token.expect("refresh token");
     assert_eq!(bearer_me(access_token.clone()).await.status, StatusCode::OK);
     let first = invalidate(json!({"token": access_token})).await;
@@ -272,11 +348,20 @@ async fn invalidation_takes_effect_immediately() {
     // The refresh token of the pair is independent of its access token.
     let by_refresh = invalidate(json!({"refresh_token": refresh_token})).await;
     assert_eq!((by_refresh.status, by_refresh.body.clone()), (StatusCode::OK, invalidation(1, 0)));
-    let refused = app.call("POST", TOKEN_PATH, Some("elastic"), Some(json!({"grant_type": "refresh_token", "refresh_token": refresh_token}))).await;
+    let refused = app
+        .call(
+            "POST",
+            TOKEN_PATH,
+            Some("elastic"),
+            Some(json!({"grant_type": "refresh_token", "refresh_token": refresh_token})),
+        )
+        .await;
     assert_oauth2_error(&refused, "invalid_grant", "token has been invalidated");
 
     // Unknown tokens: 404 with the same body shape.
-    let (other_access, _) = tokens_of(&app.call("POST", TOKEN_PATH, Some("elastic"), Some(json!({"grant_type": "client_credentials"}))).await);
+    let (other_access, _) = tokens_of(
+        &app.call("POST", TOKEN_PATH, Some("elastic"), Some(json!({"grant_type": "client_credentials"}))).await,
+    );
     let mut unknown = other_access.clone().into_bytes();
     unknown[10] = if unknown[10] == b'A' { b'B' } else { b'A' };
     let unknown = String::from_utf8(unknown).expect("ascii");
@@ -313,7 +398,9 @@ async fn invalidation_by_user_and_realm_counts_both_tokens_of_a_grant() {
     assert_token_expired(&send(&app.router, "GET", "/_security/_authenticate", Caller::Bearer(&bob_token), None).await);
     let by_realm = invalidate(json!({"realm_name": "reserved"})).await;
     assert_eq!(by_realm.body, invalidation(1, 0));
-    assert_token_expired(&send(&app.router, "GET", "/_security/_authenticate", Caller::Bearer(&elastic_token), None).await);
+    assert_token_expired(
+        &send(&app.router, "GET", "/_security/_authenticate", Caller::Bearer(&elastic_token), None).await,
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -344,7 +431,12 @@ async fn invalidate_request_errors_match_elasticsearch() {
                "status": 400})
     );
     let unknown_field = invalidate(json!({"tokens": "abc"})).await;
-    assert_es_error(&unknown_field, 400, "x_content_parse_exception", "[1:2] [invalidate_token] unknown field [tokens] did you mean [token]?");
+    assert_es_error(
+        &unknown_field,
+        400,
+        "x_content_parse_exception",
+        "[1:2] [invalidate_token] unknown field [tokens] did you mean [token]?",
+    );
     let no_body = app.call("DELETE", TOKEN_PATH, Some("elastic"), None).await;
     assert_es_error(&no_body, 400, "parse_exception", "request body is required");
     // Before any token exists, a well-formed token cannot be checked (the tokens index does not exist).
@@ -357,14 +449,19 @@ async fn invalidate_request_errors_match_elasticsearch() {
 async fn expired_tokens_are_refused() {
     let dir = tempfile::tempdir().expect("tempdir");
     let app = CustomApp::start(dir.path(), |config| config.security.token.timeout = Duration::from_secs(1)).await;
-    let created = app.send("POST", TOKEN_PATH, Caller::Basic("elastic"), Some(json!({"grant_type": "client_credentials"}))).await;
+    let created =
+        app.send("POST", TOKEN_PATH, Caller::Basic("elastic"), Some(json!({"grant_type": "client_credentials"}))).await;
     let (access_token, _) = tokens_of(&created);
     assert_eq!(created.body["expires_in"], 1);
-    assert_eq!(app.send("GET", "/_security/_authenticate", Caller::Bearer(&access_token), None).await.status, StatusCode::OK);
+    assert_eq!(
+        app.send("GET", "/_security/_authenticate", Caller::Bearer(&access_token), None).await.status,
+        StatusCode::OK
+    );
     tokio::time::sleep(Duration::from_millis(1100)).await;
     assert_token_expired(&app.send("GET", "/_security/_authenticate", Caller::Bearer(&access_token), None).await);
     // An expired access token can still be invalidated (it is not yet deleted).
-    let invalidated = app.send("DELETE", TOKEN_PATH, Caller::Basic("elastic"), Some(json!({"token": access_token}))).await;
+    let invalidated =
+        app.send("DELETE", TOKEN_PATH, Caller::Basic("elastic"), Some(json!({"token": access_token}))).await;
     assert_eq!(invalidated.body, invalidation(1, 0));
     app.stop().await;
 }
@@ -374,8 +471,10 @@ async fn tokens_survive_a_restart() {
     let dir = tempfile::tempdir().expect("tempdir");
     let app = CustomApp::start(dir.path(), |_| {}).await;
     app.create_user("jacknich", &["viewer"]).await;
-    let (kept, refresh_token) = tokens_of(&app.send("POST", TOKEN_PATH, Caller::Basic("elastic"), Some(password_grant("jacknich"))).await);
-    let (revoked, _) = tokens_of(&app.send("POST", TOKEN_PATH, Caller::Basic("elastic"), Some(password_grant("jacknich"))).await);
+    let (kept, refresh_token) =
+        tokens_of(&app.send("POST", TOKEN_PATH, Caller::Basic("elastic"), Some(password_grant("jacknich"))).await);
+    let (revoked, _) =
+        tokens_of(&app.send("POST", TOKEN_PATH, Caller::Basic("elastic"), Some(password_grant("jacknich"))).await);
     let invalidated = app.send("DELETE", TOKEN_PATH, Caller::Basic("elastic"), Some(json!({"token": revoked}))).await;
     assert_eq!(invalidated.body, invalidation(1, 0));
     app.stop().await;
@@ -385,7 +484,12 @@ async fn tokens_survive_a_restart() {
     assert_eq!((me.status, me.body["username"].clone()), (StatusCode::OK, json!("jacknich")));
     assert_token_expired(&restarted.send("GET", "/_security/_authenticate", Caller::Bearer(&revoked), None).await);
     let refreshed = restarted
-        .send("POST", TOKEN_PATH, Caller::Basic("elastic"), Some(json!({"grant_type": "refresh_token", "refresh_token": refresh_token})))
+        .send(
+            "POST",
+            TOKEN_PATH,
+            Caller::Basic("elastic"),
+            Some(json!({"grant_type": "refresh_token", "refresh_token": refresh_token})),
+        )
         .await;
     tokens_of(&refreshed);
     restarted.stop().await;
@@ -395,8 +499,16 @@ async fn tokens_survive_a_restart() {
 async fn access_tokens_activate_profiles() {
     let app = TestApp::start().await;
     app.create_user("jacknich", &["viewer"], Some("Jack Nicholson"), None).await;
-    let (access_token, _) = tokens_of(&app.call("POST", TOKEN_PATH, Some("elastic"), Some(password_grant("jacknich"))).await);
-    let activate = |token: String| app.call("POST", "/_security/profile/_activate", Some("elastic"), Some(json!({"grant_type": "access_token", "access_token": token})));
+    let (access_token, _) =
+        tokens_of(&app.call("POST", TOKEN_PATH, Some("elastic"), Some(password_grant("jacknich"))).await);
+    let activate = |token: String| {
+        app.call(
+            "POST",
+            "/_security/profile/_activate",
+            Some("elastic"),
+            Some(json!({"grant_type": "access_token", "access_token": token})),
+        )
+    };
     let by_token = activate(access_token.clone()).await;
     assert_eq!(by_token.status, StatusCode::OK, "{}", by_token.body);
     assert_eq!(by_token.body["user"]["username"], "jacknich");
@@ -407,15 +519,23 @@ async fn access_tokens_activate_profiles() {
     app.admin("DELETE", TOKEN_PATH, Some(json!({"token": access_token}))).await;
     assert_token_expired(&activate(access_token).await);
     let unknown = activate("foo".to_string()).await;
-    assert_es_error(&unknown, 401, "security_exception", "unable to authenticate user [_bearer_token] for action [cluster:admin/xpack/security/profile/activate]");
+    assert_es_error(
+        &unknown,
+        401,
+        "security_exception",
+        "unable to authenticate user [_bearer_token] for action [cluster:admin/xpack/security/profile/activate]",
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn anonymous_tokens_authenticate_as_the_anonymous_user() {
     let dir = tempfile::tempdir().expect("tempdir");
     let app = CustomApp::start(dir.path(), |config| {
-        config.security.anonymous =
-            Some(AnonymousConfig { username: "_anonymous".into(), roles: vec!["superuser".into()], authz_exception: true });
+        config.security.anonymous = Some(AnonymousConfig {
+            username: "_anonymous".into(),
+            roles: vec!["superuser".into()],
+            authz_exception: true,
+        });
     })
     .await;
     let created = app.send("POST", TOKEN_PATH, Caller::Nobody, Some(json!({"grant_type": "client_credentials"}))).await;
@@ -431,7 +551,12 @@ async fn anonymous_tokens_authenticate_as_the_anonymous_user() {
     assert_eq!(me.body["authentication_type"], "token");
 
     let activated = app
-        .send("POST", "/_security/profile/_activate", Caller::Basic("elastic"), Some(json!({"grant_type": "access_token", "access_token": access_token})))
+        .send(
+            "POST",
+            "/_security/profile/_activate",
+            Caller::Basic("elastic"),
+            Some(json!({"grant_type": "access_token", "access_token": access_token})),
+        )
         .await;
     assert_eq!(activated.status, StatusCode::OK, "{}", activated.body);
     assert_eq!(activated.body["user"]["username"], "_anonymous");
@@ -439,6 +564,11 @@ async fn anonymous_tokens_authenticate_as_the_anonymous_user() {
 
     // A bearer token that is not ours does not fall back to anonymous access.
     let garbage = app.send("GET", "/_security/_authenticate", Caller::Bearer("foo"), None).await;
-    assert_es_error(&garbage, 401, "security_exception", "unable to authenticate with provided credentials and anonymous access is not allowed for this request");
+    assert_es_error(
+        &garbage,
+        401,
+        "security_exception",
+        "unable to authenticate with provided credentials and anonymous access is not allowed for this request",
+    );
     app.stop().await;
 }

@@ -28,9 +28,19 @@ async fn every_answer_carries_the_product_header() {
 async fn authentication_comes_before_routing() {
     let app = TestApp::start().await;
     let response = app.call("GET", "/_nope?x=1", None, None).await;
-    assert_es_error(&response, 401, "security_exception", "missing authentication credentials for REST request [/_nope?x=1]");
+    assert_es_error(
+        &response,
+        401,
+        "security_exception",
+        "missing authentication credentials for REST request [/_nope?x=1]",
+    );
     let response = app.call("GET", "/_security/_authenticate", Some("ghost"), None).await;
-    assert_es_error(&response, 401, "security_exception", "unable to authenticate user [ghost] for REST request [/_security/_authenticate]");
+    assert_es_error(
+        &response,
+        401,
+        "security_exception",
+        "unable to authenticate user [ghost] for REST request [/_security/_authenticate]",
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -50,7 +60,9 @@ async fn router_errors_use_the_flat_form() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pretty_and_filter_path_apply_to_any_response() {
     let app = TestApp::start().await;
-    let response = app.call("GET", "/_security/_authenticate?filter_path=username,authentication_realm.name", Some("elastic"), None).await;
+    let response = app
+        .call("GET", "/_security/_authenticate?filter_path=username,authentication_realm.name", Some("elastic"), None)
+        .await;
     assert_eq!(response.body, json!({"username": "elastic", "authentication_realm": {"name": "reserved"}}));
     let response = app.call("GET", "/?pretty", Some("elastic"), None).await;
     assert_eq!(response.body["tagline"], "You Know, for Search");

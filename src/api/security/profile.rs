@@ -26,7 +26,10 @@ pub(crate) fn router() -> Router<AppState> {
         // Elasticsearch falls back to "get profile" for GET on the literal activate path (spec §0).
         .route("/_security/profile/_activate", post(activate_profile).get(get_profile_named_activate))
         .route("/_security/profile/_suggest", get(suggest_profiles).post(suggest_profiles))
-        .route("/_security/profile/_has_privileges", get(has_privileges_user_profiles).post(has_privileges_user_profiles))
+        .route(
+            "/_security/profile/_has_privileges",
+            get(has_privileges_user_profiles).post(has_privileges_user_profiles),
+        )
         .route("/_security/profile/{uid}", get(get_profiles))
         .route("/_security/profile/{uid}/_data", put(update_profile_data).post(update_profile_data))
         .route("/_security/profile/{uid}/_enable", put(enable_profile).post(enable_profile))
@@ -45,7 +48,11 @@ async fn activate_profile(State(state): State<AppState>, request: EsRequest) -> 
 }
 
 /// Returns profiles by uid, in request order (`GET /_security/profile/{uid}`, comma-separated).
-async fn get_profiles(State(state): State<AppState>, EsPath(uids): EsPath, request: EsRequest) -> Result<EsJson, EsError> {
+async fn get_profiles(
+    State(state): State<AppState>,
+    EsPath(uids): EsPath,
+    request: EsRequest,
+) -> Result<EsJson, EsError> {
     render_profiles(&state, &uids, request).await
 }
 
@@ -82,7 +89,11 @@ async fn render_profiles(state: &AppState, uids_param: &str, request: EsRequest)
 }
 
 /// Deep-merges labels and data into a profile (`PUT|POST /_security/profile/{uid}/_data`).
-async fn update_profile_data(State(state): State<AppState>, EsPath(uid): EsPath, request: EsRequest) -> Result<EsJson, EsError> {
+async fn update_profile_data(
+    State(state): State<AppState>,
+    EsPath(uid): EsPath,
+    request: EsRequest,
+) -> Result<EsJson, EsError> {
     let refresh = request.refresh(Refresh::WaitFor)?;
     let if_seq_no = request.long_param("if_seq_no")?;
     let if_primary_term = request.long_param("if_primary_term")?;
@@ -101,11 +112,16 @@ async fn update_profile_data(State(state): State<AppState>, EsPath(uid): EsPath,
 }
 
 /// `manage_user_profile` (or higher), or `profile.write.applications` covering every namespace (spec §5.3).
-async fn authorize_update_data(state: &AppState, request: &EsRequest, update: &UpdateProfileData) -> Result<(), EsError> {
+async fn authorize_update_data(
+    state: &AppState,
+    request: &EsRequest,
+    update: &UpdateProfileData,
+) -> Result<(), EsError> {
     let resolved = state.roles.resolve(&request.auth.user.roles).await?;
     let names = update.application_names();
     let name_refs: Vec<&str> = names.iter().map(String::as_str).collect();
-    if resolved.permissions.grants_cluster_action(UPDATE_DATA) || resolved.permissions.grants_profile_write(&name_refs) {
+    if resolved.permissions.grants_cluster_action(UPDATE_DATA) || resolved.permissions.grants_profile_write(&name_refs)
+    {
         return Ok(());
     }
     state.roles.authorize(&request.auth, UPDATE_DATA).await.map(|_| ())
@@ -115,22 +131,37 @@ async fn authorize_update_data(state: &AppState, request: &EsRequest, update: &U
 /// visible at once, because suggest reads everything else from the store.
 async fn finish_write(state: &AppState, refresh: Refresh, write: &profiles::ProfileWrite) {
     match refresh {
-        Refresh::Immediate | Refresh::WaitFor if write.changes_index => state.profile_search.wait_for(write.doc.seq_no).await,
+        Refresh::Immediate | Refresh::WaitFor if write.changes_index => {
+            state.profile_search.wait_for(write.doc.seq_no).await
+        }
         _ => state.profile_search.notify(),
     }
 }
 
 /// Enables a profile (`PUT|POST /_security/profile/{uid}/_enable`).
-async fn enable_profile(State(state): State<AppState>, EsPath(uid): EsPath, request: EsRequest) -> Result<EsJson, EsError> {
+async fn enable_profile(
+    State(state): State<AppState>,
+    EsPath(uid): EsPath,
+    request: EsRequest,
+) -> Result<EsJson, EsError> {
     set_profile_enabled(&state, &uid, request, true).await
 }
 
 /// Disables a profile (`PUT|POST /_security/profile/{uid}/_disable`).
-async fn disable_profile(State(state): State<AppState>, EsPath(uid): EsPath, request: EsRequest) -> Result<EsJson, EsError> {
+async fn disable_profile(
+    State(state): State<AppState>,
+    EsPath(uid): EsPath,
+    request: EsRequest,
+) -> Result<EsJson, EsError> {
     set_profile_enabled(&state, &uid, request, false).await
 }
 
-async fn set_profile_enabled(state: &AppState, uid: &str, request: EsRequest, enabled: bool) -> Result<EsJson, EsError> {
+async fn set_profile_enabled(
+    state: &AppState,
+    uid: &str,
+    request: EsRequest,
+    enabled: bool,
+) -> Result<EsJson, EsError> {
     let refresh = request.refresh(Refresh::WaitFor)?;
     request.check_params(&["refresh"])?;
     state.roles.authorize(&request.auth, SET_ENABLED).await?;

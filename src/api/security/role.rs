@@ -46,7 +46,11 @@ async fn get_all_roles(State(state): State<AppState>, request: EsRequest) -> Res
 }
 
 /// Returns the named roles (`GET /_security/role/{name}`, comma-separated); 404 `{}` when none exists.
-async fn get_roles(State(state): State<AppState>, EsPath(names): EsPath, request: EsRequest) -> Result<EsJson, EsError> {
+async fn get_roles(
+    State(state): State<AppState>,
+    EsPath(names): EsPath,
+    request: EsRequest,
+) -> Result<EsJson, EsError> {
     request.check_params(&[])?;
     state.roles.authorize(&request.auth, GET_ROLES).await?;
     let mut body = Map::new();
@@ -60,7 +64,11 @@ async fn get_roles(State(state): State<AppState>, EsPath(names): EsPath, request
 }
 
 /// Deletes a native role (`DELETE /_security/role/{name}`).
-async fn delete_role(State(state): State<AppState>, EsPath(name): EsPath, request: EsRequest) -> Result<EsJson, EsError> {
+async fn delete_role(
+    State(state): State<AppState>,
+    EsPath(name): EsPath,
+    request: EsRequest,
+) -> Result<EsJson, EsError> {
     request.refresh(Refresh::None)?;
     request.check_params(&["refresh"])?;
     if builtin_role(&name).is_some() {

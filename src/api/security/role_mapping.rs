@@ -32,7 +32,11 @@ fn service(state: &AppState) -> RoleMappingService {
 
 /// Creates or replaces a role mapping (`PUT|POST /_security/role_mapping/{name}`); always 200 with
 /// `{"role_mapping":{"created":bool}}`.
-async fn put_role_mapping(State(state): State<AppState>, EsPath(name): EsPath, request: EsRequest) -> Result<EsJson, EsError> {
+async fn put_role_mapping(
+    State(state): State<AppState>,
+    EsPath(name): EsPath,
+    request: EsRequest,
+) -> Result<EsJson, EsError> {
     request.refresh(Refresh::Immediate)?;
     let body = request.json_body()?;
     // The body's compact form: the locations in parse errors match clients that send compact JSON.
@@ -53,7 +57,11 @@ async fn get_all_role_mappings(State(state): State<AppState>, request: EsRequest
 
 /// Returns the named role mappings (`GET /_security/role_mapping/{name}`, comma-separated, `_all` or `*`
 /// for every one); 404 `{}` when names were given and none exists.
-async fn get_role_mappings(State(state): State<AppState>, EsPath(names): EsPath, request: EsRequest) -> Result<EsJson, EsError> {
+async fn get_role_mappings(
+    State(state): State<AppState>,
+    EsPath(names): EsPath,
+    request: EsRequest,
+) -> Result<EsJson, EsError> {
     request.check_params(&[])?;
     state.roles.authorize(&request.auth, GET_ROLE_MAPPINGS).await?;
     let mut requested = split_names(&names);
@@ -66,7 +74,11 @@ async fn get_role_mappings(State(state): State<AppState>, EsPath(names): EsPath,
 }
 
 /// Deletes a role mapping (`DELETE /_security/role_mapping/{name}`): `{"found":bool}`, 404 when absent.
-async fn delete_role_mapping(State(state): State<AppState>, EsPath(name): EsPath, request: EsRequest) -> Result<EsJson, EsError> {
+async fn delete_role_mapping(
+    State(state): State<AppState>,
+    EsPath(name): EsPath,
+    request: EsRequest,
+) -> Result<EsJson, EsError> {
     request.refresh(Refresh::Immediate)?;
     request.check_params(&["refresh"])?;
     state.roles.authorize(&request.auth, DELETE_ROLE_MAPPING).await?;

@@ -44,7 +44,10 @@ async fn create_token(State(state): State<AppState>, request: EsRequest) -> Resu
     let issued = match grant_type {
         "password" => {
             let username = token_request.username.clone().unwrap_or_default();
-            let credentials = PasswordCredentials { username: username.clone(), password: token_request.password.clone().unwrap_or_default() };
+            let credentials = PasswordCredentials {
+                username: username.clone(),
+                password: token_request.password.clone().unwrap_or_default(),
+            };
             let Some(authentication) = state.realms.authenticate_password(credentials).await? else {
                 return Err(EsError::unauthenticated(
                     format!("unable to authenticate user [{username}] for action [{CREATE_TOKEN}]"),
@@ -130,7 +133,11 @@ fn oauth2_error(code: &str, description: &str) -> EsJson {
 /// A validation failure of a token request: `unsupported_grant_type` when a message names the grant type,
 /// else `invalid_request`.
 fn validation_failure(problems: &[String]) -> EsJson {
-    let code = if problems.iter().any(|problem| problem.contains("grant_type")) { "unsupported_grant_type" } else { "invalid_request" };
+    let code = if problems.iter().any(|problem| problem.contains("grant_type")) {
+        "unsupported_grant_type"
+    } else {
+        "invalid_request"
+    };
     oauth2_error(code, &EsError::validation(problems).reason)
 }
 
@@ -151,49 +158,23 @@ fn error_with_foreign_cause(error: EsError, cause: EsError) -> EsJson {
 fn string_field(parser: &str, field: &str, value: &Value) -> Result<String, EsError> {
     match value {
         Value::String(text) => Ok(text.clone()),
-        other => Err(EsError::x_content_parse(format!("[1:2] [{parser}] {field} doesn't support values of type: {}", token_name(other)))),
+        other => Err(EsError::x_content_parse(format!(
+            "[1:2] [{parser}] {field} doesn't support values of type: {}",
+            token_name(other)
+        ))),
     }
 }
 
 fn object_fields<'a>(parser: &str, body: &'a Value) -> Result<&'a Map<String, Value>, EsError> {
-    body.as_object()
-        .ok_or_else(|| EsError::x_content_parse(format!("[1:1] [{parser}] Expected START_OBJECT but was: {}", token_name(body))))
+    body.as_object().ok_or_else(|| {
+        EsError::x_content_parse(format!("[1:1] [{parser}] Expected START_OBJECT but was: {}", token_name(body)))
+    })
 }
 
 /// `[parser] unknown field [name]`, with the suggestions of Elasticsearch's object parser.
 fn unknown_field(parser: &str, field: &str, candidates: &[&str]) -> EsError {
-    let mut similar: Vec<(f64, &str)> = candidates
-        .iter()
-        .map(|candidate| (similarity(field, candidate), *candidate))
-        .filter(|(score, _)| *score > 0.5)
-        .collect();
-    similar.sort_by(|left, right| right.0.total_cmp(&left.0).then(left.1.cmp(right.1)));
-    let suggestion = match similar.as_slice() {
-        [] => String::new(),
-        [(_, single)] => format!(" did you mean [{single}]?"),
-        many => format!(" did you mean any of [{}]?", many.iter().map(|(_, name)| *name).collect::<Vec<_>>().join(", ")),
-    };
+    let suggestion = crate::domain::xcontent::did_you_mean(field, candidates);
     EsError::x_content_parse(format!("[1:2] [{parser}] unknown field [{field}]{suggestion}"))
-}
-
-/// Lucene's normalized Levenshtein similarity: 1 - distance / longer length.
-fn similarity(left: &str, right: &str) -> f64 {
-    let left: Vec<char> = left.chars().collect();
-    let right: Vec<char> = right.chars().collect();
-    let longest = left.len().max(right.len());
-    if longest == 0 {
-        return 1.0;
-    }
-    let mut previous: Vec<usize> = (0..=right.len()).collect();
-    for (left_index, left_char) in left.iter().enumerate() {
-        let mut current = vec![left_index + 1; right.len() + 1];
-        for (right_index, right_char) in right.iter().enumerate() {
-            let substitution = previous[right_index] + usize::from(left_char != right_char);
-            current[right_index + 1] = substitution.min(previous[right_index + 1] + 1).min(current[right_index] + 1);
-        }
-        previous = current;
-    }
-    1.0 - previous[right.len()] as f64 / longest as f64
 }
 
 /// `Strings.hasLength`.
@@ -265,7 +246,11 @@ impl CreateTokenRequest {
                 &[("kerberos_ticket", &self.kerberos_ticket)],
             ),
             "refresh_token" => (
-                &[("username", &self.username), ("password", &self.password), ("kerberos_ticket", &self.kerberos_ticket)],
+                &[
+                    ("username", &self.username),
+                    ("password", &self.password),
+                    ("kerberos_ticket", &self.kerberos_ticket),
+                ],
                 &[("refresh_token", &self.refresh_token)],
             ),
             "client_credentials" => (
@@ -418,7 +403,8 @@ mod tests {
 
     #[test]
     fn token_request_validation_matches_elasticsearch() {
-        assert!(create_problems(json!({"grant_type": "password", "username": "u", "password": "p", "scope": "x"})).is_empty());
+        assert!(create_problems(json!({"grant_type": "password", "username": "u", "password": "p", "scope": "x"}))
+            .is_empty());
         assert!(create_problems(json!({"grant_type": "client_credentials"})).is_empty());
         assert_eq!(create_problems(json!({"grant_type": "password"})), ["username is missing", "password is missing"]);
         assert_eq!(
@@ -431,23 +417,33 @@ mod tests {
         );
         assert_eq!(
             create_problems(json!({"grant_type": "client_credentials", "password": "p", "refresh_token": "r"})),
-            ["password is not supported with the client_credentials grant_type", "refresh_token is not supported with the client_credentials grant_type"]
+            [
+                "password is not supported with the client_credentials grant_type",
+                "refresh_token is not supported with the client_credentials grant_type"
+            ]
         );
         assert_eq!(create_problems(json!({"grant_type": "_kerberos"})), ["kerberos_ticket is missing"]);
-        let unsupported = ["grant_type only supports the values: [password, _kerberos, refresh_token, client_credentials]"];
+        let unsupported =
+            ["grant_type only supports the values: [password, _kerberos, refresh_token, client_credentials]"];
         assert_eq!(create_problems(json!({"grant_type": "authorization_code"})), unsupported);
         assert_eq!(create_problems(json!({})), unsupported);
     }
 
     #[test]
     fn token_request_failures_use_oauth2_error_codes() {
-        let EsJson(status, body) = validation_failure(&create_problems(json!({"grant_type": "password", "password": "p"})));
+        let EsJson(status, body) =
+            validation_failure(&create_problems(json!({"grant_type": "password", "password": "p"})));
         assert_eq!(status, StatusCode::BAD_REQUEST);
-        assert_eq!(body, json!({"error": "invalid_request", "error_description": "Validation Failed: 1: username is missing;"}));
+        assert_eq!(
+            body,
+            json!({"error": "invalid_request", "error_description": "Validation Failed: 1: username is missing;"})
+        );
         let EsJson(_, body) = validation_failure(&create_problems(json!({"grant_type": "foo"})));
         assert_eq!(body["error"], "unsupported_grant_type");
         // Any message naming the grant type makes it an unsupported grant type, as in Elasticsearch.
-        let EsJson(_, body) = validation_failure(&create_problems(json!({"grant_type": "password", "username": "u", "password": "p", "refresh_token": "r"})));
+        let EsJson(_, body) = validation_failure(&create_problems(
+            json!({"grant_type": "password", "username": "u", "password": "p", "refresh_token": "r"}),
+        ));
         assert_eq!(body["error"], "unsupported_grant_type");
     }
 
@@ -475,13 +471,25 @@ mod tests {
         assert!(invalidate_problems(json!({"token": "t"})).is_empty());
         assert!(invalidate_problems(json!({"refresh_token": "t"})).is_empty());
         assert!(invalidate_problems(json!({"realm_name": "r", "username": "u"})).is_empty());
-        assert_eq!(invalidate_problems(json!({})), ["token string must be provided when not specifying a realm name or a username"]);
-        assert_eq!(invalidate_problems(json!({"token": "", "realm_name": " "})), ["token string must be provided when not specifying a realm name or a username"]);
+        assert_eq!(
+            invalidate_problems(json!({})),
+            ["token string must be provided when not specifying a realm name or a username"]
+        );
+        assert_eq!(
+            invalidate_problems(json!({"token": "", "realm_name": " "})),
+            ["token string must be provided when not specifying a realm name or a username"]
+        );
         assert_eq!(
             invalidate_problems(json!({"token": "t", "username": "u"})),
-            ["token string must not be provided when realm name or username is specified", "token type must not be provided when realm name or username is specified"]
+            [
+                "token string must not be provided when realm name or username is specified",
+                "token type must not be provided when realm name or username is specified"
+            ]
         );
-        assert_eq!(invalidate_problems(json!({"refresh_token": " ", "realm_name": "r"})), ["token type must not be provided when realm name or username is specified"]);
+        assert_eq!(
+            invalidate_problems(json!({"refresh_token": " ", "realm_name": "r"})),
+            ["token type must not be provided when realm name or username is specified"]
+        );
     }
 
     #[test]

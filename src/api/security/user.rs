@@ -30,7 +30,11 @@ pub(crate) fn router() -> Router<AppState> {
 }
 
 /// Creates or updates a native user (`PUT|POST /_security/user/{username}`).
-async fn put_user(State(state): State<AppState>, EsPath(username): EsPath, request: EsRequest) -> Result<EsJson, EsError> {
+async fn put_user(
+    State(state): State<AppState>,
+    EsPath(username): EsPath,
+    request: EsRequest,
+) -> Result<EsJson, EsError> {
     request.refresh(crate::api::request::Refresh::None)?;
     let body = request.json_body()?;
     let put_request = PutUserRequest::parse(&body)?;
@@ -47,7 +51,11 @@ async fn get_all_users(State(state): State<AppState>, request: EsRequest) -> Res
 }
 
 /// Returns the named users (`GET /_security/user/{username}`, comma-separated); 404 `{}` when none exists.
-async fn get_users(State(state): State<AppState>, EsPath(names): EsPath, request: EsRequest) -> Result<EsJson, EsError> {
+async fn get_users(
+    State(state): State<AppState>,
+    EsPath(names): EsPath,
+    request: EsRequest,
+) -> Result<EsJson, EsError> {
     render_users(&state, &request, &split_names(&names)).await
 }
 
@@ -60,9 +68,7 @@ async fn render_users(state: &AppState, request: &EsRequest, names: &[String]) -
     for user in &found {
         let mut rendered = user.to_json();
         if with_profile_uid {
-            if let (Value::Object(object), Some(uid)) =
-                (&mut rendered, users::profile_uid_of(state, user).await?)
-            {
+            if let (Value::Object(object), Some(uid)) = (&mut rendered, users::profile_uid_of(state, user).await?) {
                 object.insert("profile_uid".into(), Value::String(uid));
             }
         }
@@ -73,7 +79,11 @@ async fn render_users(state: &AppState, request: &EsRequest, names: &[String]) -
 }
 
 /// Deletes a native user (`DELETE /_security/user/{username}`).
-async fn delete_user(State(state): State<AppState>, EsPath(username): EsPath, request: EsRequest) -> Result<EsJson, EsError> {
+async fn delete_user(
+    State(state): State<AppState>,
+    EsPath(username): EsPath,
+    request: EsRequest,
+) -> Result<EsJson, EsError> {
     request.refresh(crate::api::request::Refresh::None)?;
     request.check_params(&["refresh"])?;
     state.roles.authorize(&request.auth, DELETE_USER).await?;
@@ -89,7 +99,11 @@ async fn change_own_password(State(state): State<AppState>, request: EsRequest) 
 }
 
 /// Changes a user's password (`PUT|POST /_security/user/{username}/_password`).
-async fn change_password(State(state): State<AppState>, EsPath(username): EsPath, request: EsRequest) -> Result<EsJson, EsError> {
+async fn change_password(
+    State(state): State<AppState>,
+    EsPath(username): EsPath,
+    request: EsRequest,
+) -> Result<EsJson, EsError> {
     set_password(&state, &username, request).await
 }
 
@@ -107,16 +121,29 @@ async fn set_password(state: &AppState, username: &str, request: EsRequest) -> R
 }
 
 /// Enables a user (`PUT|POST /_security/user/{username}/_enable`).
-async fn enable_user(State(state): State<AppState>, EsPath(username): EsPath, request: EsRequest) -> Result<EsJson, EsError> {
+async fn enable_user(
+    State(state): State<AppState>,
+    EsPath(username): EsPath,
+    request: EsRequest,
+) -> Result<EsJson, EsError> {
     set_user_enabled(&state, &username, request, true).await
 }
 
 /// Disables a user (`PUT|POST /_security/user/{username}/_disable`).
-async fn disable_user(State(state): State<AppState>, EsPath(username): EsPath, request: EsRequest) -> Result<EsJson, EsError> {
+async fn disable_user(
+    State(state): State<AppState>,
+    EsPath(username): EsPath,
+    request: EsRequest,
+) -> Result<EsJson, EsError> {
     set_user_enabled(&state, &username, request, false).await
 }
 
-async fn set_user_enabled(state: &AppState, username: &str, request: EsRequest, enabled: bool) -> Result<EsJson, EsError> {
+async fn set_user_enabled(
+    state: &AppState,
+    username: &str,
+    request: EsRequest,
+    enabled: bool,
+) -> Result<EsJson, EsError> {
     request.refresh(crate::api::request::Refresh::None)?;
     request.check_params(&["refresh"])?;
     if let Err(message) = validate_username(username, true) {

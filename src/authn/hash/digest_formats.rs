@@ -18,11 +18,7 @@ pub(super) fn hash_ssha256(password: &[u8]) -> String {
 /// Hashes into the `{SSHA256}` form with a given 8-byte salt.
 pub(super) fn hash_ssha256_with_salt(password: &[u8], salt: &[u8; 8]) -> String {
     let digest = salted_sha256(password, salt);
-    format!(
-        "{SSHA256_PREFIX}{}{}",
-        encode_base64(salt),
-        encode_base64(&digest)
-    )
+    format!("{SSHA256_PREFIX}{}{}", encode_base64(salt), encode_base64(&digest))
 }
 
 /// Checks a password against a `{SSHA256}` hash; malformed hashes give `false`.
@@ -30,10 +26,9 @@ pub(super) fn verify_ssha256(password: &[u8], stored_hash: &str) -> bool {
     let Some(salt_and_digest) = stored_hash.strip_prefix(SSHA256_PREFIX) else {
         return false;
     };
-    let (Some(salt_text), Some(digest_text)) = (
-        salt_and_digest.get(..SSHA256_SALT_TEXT_LENGTH),
-        salt_and_digest.get(SSHA256_SALT_TEXT_LENGTH..),
-    ) else {
+    let (Some(salt_text), Some(digest_text)) =
+        (salt_and_digest.get(..SSHA256_SALT_TEXT_LENGTH), salt_and_digest.get(SSHA256_SALT_TEXT_LENGTH..))
+    else {
         return false;
     };
     let Some(salt) = decode_base64(salt_text) else {
@@ -53,10 +48,7 @@ pub(super) fn verify_sha1(password: &[u8], stored_hash: &str) -> bool {
     let Some(digest_text) = stored_hash.strip_prefix(SHA1_PREFIX) else {
         return false;
     };
-    constant_time_eq(
-        encode_base64(&Sha1::digest(password)).as_bytes(),
-        digest_text.as_bytes(),
-    )
+    constant_time_eq(encode_base64(&Sha1::digest(password)).as_bytes(), digest_text.as_bytes())
 }
 
 /// Hashes into `{MD5}<base64 MD5>`.
@@ -69,10 +61,7 @@ pub(super) fn verify_md5(password: &[u8], stored_hash: &str) -> bool {
     let Some(digest_text) = stored_hash.strip_prefix(MD5_PREFIX) else {
         return false;
     };
-    constant_time_eq(
-        encode_base64(&Md5::digest(password)).as_bytes(),
-        digest_text.as_bytes(),
-    )
+    constant_time_eq(encode_base64(&Md5::digest(password)).as_bytes(), digest_text.as_bytes())
 }
 
 fn salted_sha256(password: &[u8], salt: &[u8]) -> [u8; 32] {

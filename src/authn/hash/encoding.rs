@@ -46,6 +46,5 @@ pub(super) fn parse_java_int(text: &str) -> Result<i32, String> {
     if digits.is_empty() || !digits.bytes().all(|byte| byte.is_ascii_digit()) {
         return Err(format!("For input string: \"{text}\""));
     }
-    text.parse::<i32>()
-        .map_err(|_| format!("For input string: \"{text}\""))
+    text.parse::<i32>().map_err(|_| format!("For input string: \"{text}\""))
 }

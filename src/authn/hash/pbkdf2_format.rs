@@ -3,9 +3,7 @@
 
 use sha2::{Digest as _, Sha512};
 
-use super::encoding::{
-    constant_time_eq, decode_base64, encode_base64, parse_java_int, random_salt,
-};
+use super::encoding::{constant_time_eq, decode_base64, encode_base64, parse_java_int, random_salt};
 
 /// Salt length Elasticsearch generates.
 const SALT_LENGTH: usize = 32;
@@ -16,8 +14,7 @@ const MIN_SALT_LENGTH: usize = 8;
 /// Key lengths must be whole HMAC-SHA512 blocks of 128 bits.
 const KEY_BLOCK_BITS: usize = 128;
 
-const ITERATIONS_NOT_FOUND: &str =
-    "The number of iterations could not be determined from the provided PBKDF2 hash.";
+const ITERATIONS_NOT_FOUND: &str = "The number of iterations could not be determined from the provided PBKDF2 hash.";
 
 /// Reads the iteration count that follows the prefix (`Hasher.parsePbkdf2Iterations`); the
 /// error is Elasticsearch's message.
@@ -25,9 +22,7 @@ pub(super) fn parse_iterations(after_prefix: &str) -> Result<i64, String> {
     let Some((iterations_text, _)) = after_prefix.split_once('$') else {
         return Err(ITERATIONS_NOT_FOUND.to_owned());
     };
-    parse_java_int(iterations_text)
-        .map(i64::from)
-        .map_err(|_| ITERATIONS_NOT_FOUND.to_owned())
+    parse_java_int(iterations_text).map(i64::from).map_err(|_| ITERATIONS_NOT_FOUND.to_owned())
 }
 
 /// Returns the lowercase hex SHA-512 of the password, the input of the `_STRETCH` variants.
@@ -44,11 +39,7 @@ pub(super) fn hash(input: &[u8], iterations: u32, prefix: &str) -> String {
 pub(super) fn hash_with_salt(input: &[u8], iterations: u32, prefix: &str, salt: &[u8]) -> String {
     let mut key = [0u8; KEY_LENGTH];
     pbkdf2::pbkdf2_hmac::<Sha512>(input, salt, iterations, &mut key);
-    format!(
-        "{prefix}{iterations}${}${}",
-        encode_base64(salt),
-        encode_base64(&key)
-    )
+    format!("{prefix}{iterations}${}${}", encode_base64(salt), encode_base64(&key))
 }
 
 /// Checks an input against a stored PBKDF2 hash the way `Hasher.verifyPbkdf2Hash` does: the

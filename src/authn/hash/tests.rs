@@ -37,24 +37,11 @@ fn salt_00_to_1f() -> Vec<u8> {
 #[test]
 fn every_elasticsearch_vector_verifies_and_rejects_a_wrong_password() {
     for (setting_name, stored_hash) in ELASTICSEARCH_VECTORS {
-        assert!(
-            verify_hash(PASSWORD, stored_hash),
-            "{setting_name} should verify"
-        );
-        assert!(
-            !verify_hash(WRONG_PASSWORD, stored_hash),
-            "{setting_name} accepted a wrong password"
-        );
+        assert!(verify_hash(PASSWORD, stored_hash), "{setting_name} should verify");
+        assert!(!verify_hash(WRONG_PASSWORD, stored_hash), "{setting_name} accepted a wrong password");
         let resolved = Hasher::resolve_from_hash(stored_hash).unwrap();
-        assert_eq!(
-            resolved,
-            Hasher::from_setting(setting_name).unwrap(),
-            "{setting_name}"
-        );
-        assert!(
-            resolved.verify(PASSWORD, stored_hash),
-            "{setting_name} via its own hasher"
-        );
+        assert_eq!(resolved, Hasher::from_setting(setting_name).unwrap(), "{setting_name}");
+        assert!(resolved.verify(PASSWORD, stored_hash), "{setting_name} via its own hasher");
     }
 }
 
@@ -86,14 +73,8 @@ fn rehashing_with_the_vector_salt_reproduces_bcrypt_and_ssha256_vectors() {
     assert_eq!(rehashed, bcrypt_vector);
 
     let ssha256_vector = "{SSHA256}g5fsEj+h2s8=ygoZe/JmUmcvk5TeI4A6JKrKwvJUgMxnK9DV9VwJjA4=";
-    let salt: [u8; 8] = encoding::decode_base64("g5fsEj+h2s8=")
-        .unwrap()
-        .try_into()
-        .unwrap();
-    assert_eq!(
-        digest_formats::hash_ssha256_with_salt(PASSWORD, &salt),
-        ssha256_vector
-    );
+    let salt: [u8; 8] = encoding::decode_base64("g5fsEj+h2s8=").unwrap().try_into().unwrap();
+    assert_eq!(digest_formats::hash_ssha256_with_salt(PASSWORD, &salt), ssha256_vector);
 }
 
 #[test]
@@ -111,45 +92,23 @@ fn bcrypt_minors_b_and_y_verify_but_x_is_clear_text() {
 
 #[test]
 fn hash_then_verify_round_trips_for_every_cheap_algorithm() {
-    let hashers = [
-        "bcrypt4",
-        "bcrypt5",
-        "pbkdf2_1000",
-        "pbkdf2_stretch_1000",
-        "ssha256",
-        "sha1",
-        "md5",
-        "noop",
-    ];
+    let hashers = ["bcrypt4", "bcrypt5", "pbkdf2_1000", "pbkdf2_stretch_1000", "ssha256", "sha1", "md5", "noop"];
     for setting_name in hashers {
         let hasher = Hasher::from_setting(setting_name).unwrap();
         let stored_hash = hasher.hash(PASSWORD);
-        assert!(
-            verify_hash(PASSWORD, &stored_hash),
-            "{setting_name}: {stored_hash}"
-        );
+        assert!(verify_hash(PASSWORD, &stored_hash), "{setting_name}: {stored_hash}");
         assert!(!verify_hash(WRONG_PASSWORD, &stored_hash), "{setting_name}");
-        assert_eq!(
-            Hasher::resolve_from_hash(&stored_hash),
-            Ok(hasher),
-            "{setting_name}"
-        );
+        assert_eq!(Hasher::resolve_from_hash(&stored_hash), Ok(hasher), "{setting_name}");
     }
 }
 
 #[test]
 fn default_cost_hashes_have_elasticsearch_shapes() {
     let bcrypt = Hasher::BCRYPT.hash(PASSWORD);
-    assert!(
-        bcrypt.starts_with("$2a$10$") && bcrypt.len() == 60,
-        "{bcrypt}"
-    );
+    assert!(bcrypt.starts_with("$2a$10$") && bcrypt.len() == 60, "{bcrypt}");
     assert!(verify_hash(PASSWORD, &bcrypt));
 
-    for (hasher, prefix) in [
-        (Hasher::PBKDF2, "{PBKDF2}10000$"),
-        (Hasher::PBKDF2_STRETCH, "{PBKDF2_STRETCH}10000$"),
-    ] {
+    for (hasher, prefix) in [(Hasher::PBKDF2, "{PBKDF2}10000$"), (Hasher::PBKDF2_STRETCH, "{PBKDF2_STRETCH}10000$")] {
         let stored_hash = hasher.hash(PASSWORD);
         let rest = stored_hash.strip_prefix(prefix).unwrap();
         let (salt, key) = rest.split_once('$').unwrap();
@@ -167,18 +126,13 @@ fn salts_are_random() {
         Hasher::from_setting("pbkdf2_1000").unwrap().hash(PASSWORD),
         Hasher::from_setting("pbkdf2_1000").unwrap().hash(PASSWORD)
     );
-    assert_ne!(
-        Hasher::Ssha256.hash(PASSWORD),
-        Hasher::Ssha256.hash(PASSWORD)
-    );
+    assert_ne!(Hasher::Ssha256.hash(PASSWORD), Hasher::Ssha256.hash(PASSWORD));
 }
 
 #[test]
 fn a_pbkdf2_hasher_uses_its_own_iteration_count_like_elasticsearch() {
     let vector_1000 = ELASTICSEARCH_VECTORS[3].1;
-    assert!(Hasher::from_setting("pbkdf2_1000")
-        .unwrap()
-        .verify(PASSWORD, vector_1000));
+    assert!(Hasher::from_setting("pbkdf2_1000").unwrap().verify(PASSWORD, vector_1000));
     assert!(!Hasher::PBKDF2.verify(PASSWORD, vector_1000));
     assert!(!Hasher::PBKDF2_STRETCH.verify(PASSWORD, SALT_00_TO_1F_PBKDF2));
 }
@@ -188,17 +142,10 @@ fn pbkdf2_key_length_comes_from_the_stored_key() {
     let salt = salt_00_to_1f();
     let mut long_key = [0u8; 64];
     pbkdf2::pbkdf2_hmac::<sha2::Sha512>(PASSWORD, &salt, 1000, &mut long_key);
-    let stored_hash = format!(
-        "{{PBKDF2}}1000${}${}",
-        encoding::encode_base64(&salt),
-        encoding::encode_base64(&long_key)
-    );
+    let stored_hash =
+        format!("{{PBKDF2}}1000${}${}", encoding::encode_base64(&salt), encoding::encode_base64(&long_key));
     assert!(verify_hash(PASSWORD, &stored_hash));
-    let short_salt = format!(
-        "{{PBKDF2}}1000${}${}",
-        encoding::encode_base64(&salt[..8]),
-        "x"
-    );
+    let short_salt = format!("{{PBKDF2}}1000${}${}", encoding::encode_base64(&salt[..8]), "x");
     assert!(!verify_hash(PASSWORD, &short_salt));
     // an unpadded salt decodes the way Java's decoder accepts it
     let unpadded = SALT_00_TO_1F_PBKDF2.replacen("Hh8=$", "Hh8$", 1);
@@ -247,46 +194,24 @@ fn malformed_hashes_are_rejected_without_panic() {
     assert!(verify_hash(PASSWORD, vector));
     for stored_hash in malformed {
         assert!(!verify_hash(PASSWORD, stored_hash), "{stored_hash}");
-        assert!(
-            !is_plaintext_hash(stored_hash) || !stored_hash.starts_with('{'),
-            "{stored_hash}"
-        );
+        assert!(!is_plaintext_hash(stored_hash) || !stored_hash.starts_with('{'), "{stored_hash}");
     }
 }
 
 #[test]
 fn resolving_malformed_hashes_gives_elasticsearch_messages() {
     let cases = [
-        (
-            "{PBKDF2}abc$x$y",
-            "The number of iterations could not be determined from the provided PBKDF2 hash.",
-        ),
-        (
-            "{PBKDF2}1000",
-            "The number of iterations could not be determined from the provided PBKDF2 hash.",
-        ),
+        ("{PBKDF2}abc$x$y", "The number of iterations could not be determined from the provided PBKDF2 hash."),
+        ("{PBKDF2}1000", "The number of iterations could not be determined from the provided PBKDF2 hash."),
         ("{PBKDF2}2000$x$y", "unknown hash function [pbkdf2_2000]"),
         ("{PBKDF2}0$x$y", "unknown hash function [pbkdf2_0]"),
-        (
-            "{PBKDF2_STRETCH}5$x$y",
-            "unknown hash function [pbkdf2_stretch_5]",
-        ),
-        (
-            "$2a$15$hZ210etBMp4qDibBlYuM5OMol9kWfxP8l/q45N.DHeFHDglItKFHK",
-            "unknown hash function [bcrypt15]",
-        ),
-        (
-            "$2a$xx$hZ210etBMp4qDibBlYuM5OMol9kWfxP8l/q45N.DHeFHDglItKFHK",
-            "For input string: \"xx\"",
-        ),
+        ("{PBKDF2_STRETCH}5$x$y", "unknown hash function [pbkdf2_stretch_5]"),
+        ("$2a$15$hZ210etBMp4qDibBlYuM5OMol9kWfxP8l/q45N.DHeFHDglItKFHK", "unknown hash function [bcrypt15]"),
+        ("$2a$xx$hZ210etBMp4qDibBlYuM5OMol9kWfxP8l/q45N.DHeFHDglItKFHK", "For input string: \"xx\""),
         ("$2a$", "4 > -50"),
     ];
     for (stored_hash, message) in cases {
-        assert_eq!(
-            Hasher::resolve_from_hash(stored_hash),
-            Err(message.to_owned()),
-            "{stored_hash}"
-        );
+        assert_eq!(Hasher::resolve_from_hash(stored_hash), Err(message.to_owned()), "{stored_hash}");
     }
     assert_eq!(
         Hasher::resolve_from_hash("{PBKDF2}010000$x$y"),
@@ -297,14 +222,7 @@ fn resolving_malformed_hashes_gives_elasticsearch_messages() {
 
 #[test]
 fn plaintext_detection_follows_resolve_from_hash() {
-    for stored_hash in [
-        "s3krit-password",
-        "",
-        "$2$10$abc",
-        "{pbkdf2}1000$a$b",
-        "{SHA256}abc",
-        "$2x$10$abc",
-    ] {
+    for stored_hash in ["s3krit-password", "", "$2$10$abc", "{pbkdf2}1000$a$b", "{SHA256}abc", "$2x$10$abc"] {
         assert!(is_plaintext_hash(stored_hash), "{stored_hash}");
     }
     for (_, stored_hash) in &ELASTICSEARCH_VECTORS[..9] {
@@ -332,11 +250,7 @@ fn setting_names_resolve_case_insensitively_like_elasticsearch() {
         ("clear_text", "noop"),
     ];
     for (setting, name) in cases {
-        assert_eq!(
-            Hasher::from_setting(setting).map(|hasher| hasher.name()),
-            Ok(name.to_owned()),
-            "{setting}"
-        );
+        assert_eq!(Hasher::from_setting(setting).map(|hasher| hasher.name()), Ok(name.to_owned()), "{setting}");
     }
     for unknown in [
         "bcrypt3",
@@ -350,10 +264,7 @@ fn setting_names_resolve_case_insensitively_like_elasticsearch() {
         "",
         "Argon2",
     ] {
-        assert_eq!(
-            Hasher::from_setting(unknown),
-            Err(format!("unknown hash function [{unknown}]"))
-        );
+        assert_eq!(Hasher::from_setting(unknown), Err(format!("unknown hash function [{unknown}]")));
     }
 }
 
@@ -365,53 +276,35 @@ fn only_bcrypt_and_pbkdf2_families_are_allowed_for_stored_passwords() {
     assert_eq!(names[12], "pbkdf2");
     assert_eq!(names[25], "pbkdf2_stretch_1000000");
     for name in &names {
-        assert!(
-            Hasher::from_setting(name)
-                .unwrap()
-                .is_allowed_for_stored_passwords(),
-            "{name}"
-        );
-        assert!(
-            Hasher::from_password_hashing_setting(name).is_ok(),
-            "{name}"
-        );
+        assert!(Hasher::from_setting(name).unwrap().is_allowed_for_stored_passwords(), "{name}");
+        assert!(Hasher::from_password_hashing_setting(name).is_ok(), "{name}");
     }
     for name in ["ssha256", "sha1", "md5", "noop", "clear_text"] {
-        assert!(!Hasher::from_setting(name)
-            .unwrap()
-            .is_allowed_for_stored_passwords());
+        assert!(!Hasher::from_setting(name).unwrap().is_allowed_for_stored_passwords());
     }
     let message = Hasher::from_password_hashing_setting("SSHA256").unwrap_err();
     assert!(
-        message.starts_with(
-            "Invalid algorithm: SSHA256. Valid values for password hashing are [bcrypt, bcrypt4, "
-        ),
+        message.starts_with("Invalid algorithm: SSHA256. Valid values for password hashing are [bcrypt, bcrypt4, "),
         "{message}"
     );
-    assert!(
-        message.ends_with(", pbkdf2_stretch_500000, pbkdf2_stretch_1000000]"),
-        "{message}"
-    );
-    assert_eq!(
-        Hasher::from_password_hashing_setting("PBKDF2_STRETCH"),
-        Ok(Hasher::PBKDF2_STRETCH)
-    );
+    assert!(message.ends_with(", pbkdf2_stretch_500000, pbkdf2_stretch_1000000]"), "{message}");
+    assert_eq!(Hasher::from_password_hashing_setting("PBKDF2_STRETCH"), Ok(Hasher::PBKDF2_STRETCH));
 }
 
 #[test]
 fn password_hashes_for_storage_must_be_bcrypt_or_pbkdf2() {
     for (_, stored_hash) in &ELASTICSEARCH_VECTORS[..6] {
-        assert!(
-            check_password_hash_for_storage(stored_hash, Hasher::BCRYPT).is_ok(),
-            "{stored_hash}"
-        );
+        assert!(check_password_hash_for_storage(stored_hash, Hasher::BCRYPT).is_ok(), "{stored_hash}");
     }
     for (_, stored_hash) in &ELASTICSEARCH_VECTORS[6..] {
         let message = check_password_hash_for_storage(stored_hash, Hasher::BCRYPT).unwrap_err();
-        assert!(message.starts_with(
-            "The provided password hash is not a hash or it could not be resolved to a supported hash algorithm. \
+        assert!(
+            message.starts_with(
+                "The provided password hash is not a hash or it could not be resolved to a supported hash algorithm. \
              The supported password hash algorithms are [bcrypt, bcrypt4,"
-        ), "{message}");
+            ),
+            "{message}"
+        );
     }
     assert_eq!(
         check_password_hash_for_storage("{PBKDF2}7$a$b", Hasher::BCRYPT),
@@ -425,10 +318,7 @@ fn java_int_parsing_matches_integer_parse_int() {
     assert_eq!(encoding::parse_java_int("-10"), Ok(-10));
     assert_eq!(encoding::parse_java_int("0010"), Ok(10));
     for bad in ["", "+", "-", "1_0", " 1", "2147483648", "1e3"] {
-        assert_eq!(
-            encoding::parse_java_int(bad),
-            Err(format!("For input string: \"{bad}\""))
-        );
+        assert_eq!(encoding::parse_java_int(bad), Err(format!("For input string: \"{bad}\"")));
     }
 }
 

@@ -18,8 +18,15 @@ use super::settings::{JwtSettings, HMAC_ALGORITHMS};
 #[derive(Clone)]
 enum KeyMaterial {
     Hmac(Vec<u8>),
-    Rsa { modulus: Vec<u8>, exponent: Vec<u8> },
-    Ec { curve: String, x: String, y: String },
+    Rsa {
+        modulus: Vec<u8>,
+        exponent: Vec<u8>,
+    },
+    Ec {
+        curve: String,
+        x: String,
+        y: String,
+    },
     /// A key type Elasticsearch parses but never matches an algorithm (`OKP`).
     Other,
 }
@@ -92,7 +99,9 @@ fn rsa_bit_length(modulus: &[u8]) -> usize {
 
 fn decode_member(object: &serde_json::Map<String, Value>, member: &str) -> Result<Vec<u8>, String> {
     let text = object.get(member).and_then(Value::as_str).ok_or_else(|| format!("missing JWK member [{member}]"))?;
-    URL_SAFE_NO_PAD.decode(text.trim_end_matches('=')).map_err(|_| format!("invalid base64url in JWK member [{member}]"))
+    URL_SAFE_NO_PAD
+        .decode(text.trim_end_matches('='))
+        .map_err(|_| format!("invalid base64url in JWK member [{member}]"))
 }
 
 /// Parses a JWK set (`{"keys":[...]}`); keys of unknown types are skipped, as Nimbus does.
@@ -109,7 +118,9 @@ pub(crate) fn parse_jwk_set(text: &str) -> Result<Vec<Jwk>, String> {
         let text_member = |member: &str| object.get(member).and_then(Value::as_str).map(str::to_string);
         let material = match object.get("kty").and_then(Value::as_str) {
             Some("oct") => KeyMaterial::Hmac(decode_member(object, "k")?),
-            Some("RSA") => KeyMaterial::Rsa { modulus: decode_member(object, "n")?, exponent: decode_member(object, "e")? },
+            Some("RSA") => {
+                KeyMaterial::Rsa { modulus: decode_member(object, "n")?, exponent: decode_member(object, "e")? }
+            }
             Some("EC") => {
                 decode_member(object, "x")?;
                 decode_member(object, "y")?;
@@ -144,7 +155,13 @@ fn usable_keys(jwks: Vec<Jwk>, algorithms: &[String]) -> Vec<Jwk> {
 
 /// Verifies `signature` over `signing_input` with the keys that fit the token's `kid` and `alg`
 /// (`JwtSignatureValidator.validateSignature`).
-pub(crate) fn verify_with(jwks: &[Jwk], kid: Option<&str>, algorithm: &str, signing_input: &[u8], signature: &str) -> Result<(), String> {
+pub(crate) fn verify_with(
+    jwks: &[Jwk],
+    kid: Option<&str>,
+    algorithm: &str,
+    signing_input: &[u8],
+    signature: &str,
+) -> Result<(), String> {
     if jwks.is_empty() {
         return Err("Signature verification was not attempted since there are not any JWKs available.".into());
     }
@@ -165,10 +182,15 @@ pub(crate) fn verify_with(jwks: &[Jwk], kid: Option<&str>, algorithm: &str, sign
 
 /// The HMAC keys (from `hmac_key` or `hmac_jwkset`), fixed for the node's life.
 pub(crate) fn hmac_keys(settings: &JwtSettings) -> anyhow::Result<Option<Vec<Jwk>>> {
-    let algorithms: Vec<String> =
-        settings.allowed_algorithms.iter().filter(|algorithm| HMAC_ALGORITHMS.contains(&algorithm.as_str())).cloned().collect();
+    let algorithms: Vec<String> = settings
+        .allowed_algorithms
+        .iter()
+        .filter(|algorithm| HMAC_ALGORITHMS.contains(&algorithm.as_str()))
+        .cloned()
+        .collect();
     let jwks = if let Some(jwkset) = &settings.hmac_jwkset {
-        parse_jwk_set(jwkset).map_err(|_| anyhow::anyhow!("JWKSet parse failed for setting [{}]", settings.key("hmac_jwkset")))?
+        parse_jwk_set(jwkset)
+            .map_err(|_| anyhow::anyhow!("JWKSet parse failed for setting [{}]", settings.key("hmac_jwkset")))?
     } else if let Some(key) = &settings.hmac_key {
         vec![Jwk::hmac(key)]
     } else {
@@ -215,7 +237,11 @@ impl PkcJwkSet {
             path,
             setting_key: settings.key("pkc_jwkset_path"),
             algorithms,
-            loaded: RwLock::new(Arc::new(LoadedJwkSet { fingerprint: None, digest: [0; 32], jwks: Arc::new(Vec::new()) })),
+            loaded: RwLock::new(Arc::new(LoadedJwkSet {
+                fingerprint: None,
+                digest: [0; 32],
+                jwks: Arc::new(Vec::new()),
+            })),
         };
         let loaded = set.load().map_err(|message| anyhow::anyhow!(message))?;
         tracing::info!(realm = %settings.realm_name, keys = loaded.jwks.len(), "usable PKC JWKs");
@@ -229,7 +255,8 @@ impl PkcJwkSet {
             format!("Failed to read contents for setting [{}] value [{}].", self.setting_key, self.path.display())
         })?;
         let text = String::from_utf8_lossy(&bytes);
-        let jwks = parse_jwk_set(&text).map_err(|_| format!("JWKSet parse failed for setting [{}]", self.setting_key))?;
+        let jwks =
+            parse_jwk_set(&text).map_err(|_| format!("JWKSet parse failed for setting [{}]", self.setting_key))?;
         let digest = Sha256::digest(&bytes).into();
         Ok(LoadedJwkSet { fingerprint, digest, jwks: Arc::new(usable_keys(jwks, &self.algorithms)) })
     }
@@ -264,7 +291,11 @@ impl PkcJwkSet {
             Ok(loaded) => {
                 // Same content (e.g. touched): remember the new fingerprint only.
                 if let Ok(mut slot) = self.loaded.write() {
-                    *slot = Arc::new(LoadedJwkSet { fingerprint: loaded.fingerprint, digest: loaded.digest, jwks: Arc::clone(&current.jwks) });
+                    *slot = Arc::new(LoadedJwkSet {
+                        fingerprint: loaded.fingerprint,
+                        digest: loaded.digest,
+                        jwks: Arc::clone(&current.jwks),
+                    });
                 }
                 false
             }

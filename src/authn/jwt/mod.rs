@@ -97,7 +97,8 @@ impl Validator {
                 self.settings.key("pkc_jwkset_path")
             ));
         };
-        let first_attempt = keys::verify_with(&pkc_keys.keys(), jwt.kid.as_deref(), algorithm, signing_input, &jwt.signature);
+        let first_attempt =
+            keys::verify_with(&pkc_keys.keys(), jwt.kid.as_deref(), algorithm, signing_input, &jwt.signature);
         if first_attempt.is_ok() || !pkc_keys.reload(true) {
             return first_attempt;
         }
@@ -110,7 +111,9 @@ impl Validator {
         let username = jwt
             .claim_value(settings, &settings.principal)?
             .filter(|principal| !principal.trim().is_empty())
-            .ok_or_else(|| format!("no principal in claim [{}]", settings.principal.claim.as_deref().unwrap_or_default()))?;
+            .ok_or_else(|| {
+                format!("no principal in claim [{}]", settings.principal.claim.as_deref().unwrap_or_default())
+            })?;
         Ok(JwtIdentity {
             username,
             full_name: jwt.claim_value(settings, &settings.name)?,
@@ -133,13 +136,22 @@ pub(crate) struct JwtRealm {
 
 impl std::fmt::Debug for JwtRealm {
     fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        formatter.debug_struct("JwtRealm").field("realm", &self.realm).field("settings", &self.validator.settings).finish_non_exhaustive()
+        formatter
+            .debug_struct("JwtRealm")
+            .field("realm", &self.realm)
+            .field("settings", &self.validator.settings)
+            .finish_non_exhaustive()
     }
 }
 
 impl JwtRealm {
     /// Builds the realm from its settings; reads the JWK set file (relative to `config_dir`).
-    pub(crate) fn new(config: &RealmConfig, realm: RealmRef, config_dir: &std::path::Path, store: Arc<dyn Store>) -> anyhow::Result<JwtRealm> {
+    pub(crate) fn new(
+        config: &RealmConfig,
+        realm: RealmRef,
+        config_dir: &std::path::Path,
+        store: Arc<dyn Store>,
+    ) -> anyhow::Result<JwtRealm> {
         let settings = JwtSettings::from_config(config, config_dir)?;
         let hmac_keys = keys::hmac_keys(&settings)?;
         let pkc_keys = match &settings.pkc_jwkset_path {
@@ -192,7 +204,8 @@ impl JwtRealm {
 
     fn cached(&self, key: &[u8; 32], now_millis: i64) -> Option<Arc<JwtIdentity>> {
         let entry = self.cache.as_ref()?.get(key)?;
-        let fresh = entry.inserted_at.elapsed() < self.validator.settings.cache_ttl && now_millis < entry.usable_until_millis;
+        let fresh =
+            entry.inserted_at.elapsed() < self.validator.settings.cache_ttl && now_millis < entry.usable_until_millis;
         fresh.then_some(entry.identity)
     }
 
@@ -222,7 +235,9 @@ impl JwtRealm {
 }
 
 fn now_millis() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |elapsed| i64::try_from(elapsed.as_millis()).unwrap_or(i64::MAX))
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |elapsed| i64::try_from(elapsed.as_millis()).unwrap_or(i64::MAX))
 }
 
 #[async_trait]
@@ -269,7 +284,8 @@ impl Realm for JwtRealm {
             }
         };
         if let Some(cache) = &self.cache {
-            let skew_millis = i64::try_from(self.validator.settings.allowed_clock_skew.as_millis()).unwrap_or(i64::MAX / 2);
+            let skew_millis =
+                i64::try_from(self.validator.settings.allowed_clock_skew.as_millis()).unwrap_or(i64::MAX / 2);
             let entry = CachedIdentity {
                 identity: Arc::clone(&identity),
                 usable_until_millis: validation.1.saturating_add(skew_millis),

@@ -114,7 +114,8 @@ impl Reader<'_> {
 
     fn non_empty_list(&self, setting: &str, allowed: Option<&[&str]>) -> anyhow::Result<Vec<String>> {
         let values = self.list(setting).unwrap_or_default();
-        let allowed_text = allowed.map(|values| format!(" Allowed values are [{}].", values.join(", "))).unwrap_or_default();
+        let allowed_text =
+            allowed.map(|values| format!(" Allowed values are [{}].", values.join(", "))).unwrap_or_default();
         if values.is_empty() {
             bail!("Invalid empty list for [{}].{allowed_text}", self.key(setting));
         }
@@ -129,7 +130,9 @@ impl Reader<'_> {
     fn duration(&self, setting: &str, default: Duration) -> anyhow::Result<Duration> {
         match self.text(setting) {
             None => Ok(default),
-            Some(text) => parse_duration(text).map_err(|error| anyhow!("failed to parse setting [{}] with value [{text}]: {error}", self.key(setting))),
+            Some(text) => parse_duration(text).map_err(|error| {
+                anyhow!("failed to parse setting [{}] with value [{text}]: {error}", self.key(setting))
+            }),
         }
     }
 
@@ -138,7 +141,10 @@ impl Reader<'_> {
             None => Ok(default),
             Some("true") => Ok(true),
             Some("false") => Ok(false),
-            Some(other) => bail!("Failed to parse value [{other}] as only [true] or [false] are allowed. ([{}])", self.key(setting)),
+            Some(other) => bail!(
+                "Failed to parse value [{other}] as only [true] or [false] are allowed. ([{}])",
+                self.key(setting)
+            ),
         }
     }
 
@@ -152,7 +158,11 @@ impl Reader<'_> {
                 bail!("Setting [{}] is required", self.key(&claim_key));
             }
             if pattern_text.is_some() {
-                bail!("Setting [{}] cannot be set unless [{}] is also set", self.key(&pattern_key), self.key(&claim_key));
+                bail!(
+                    "Setting [{}] cannot be set unless [{}] is also set",
+                    self.key(&pattern_key),
+                    self.key(&claim_key)
+                );
             }
             return Ok(ClaimSetting::default());
         };
@@ -160,7 +170,10 @@ impl Reader<'_> {
             bail!("Invalid null or empty claim name for [{}].", self.key(&claim_key));
         }
         let pattern = match pattern_text {
-            Some(text) => Some(Regex::new(text).map_err(|_| anyhow!("Invalid claim value regex pattern for [{}].", self.key(&pattern_key)))?),
+            Some(text) => Some(
+                Regex::new(text)
+                    .map_err(|_| anyhow!("Invalid claim value regex pattern for [{}].", self.key(&pattern_key)))?,
+            ),
             None => None,
         };
         Ok(ClaimSetting { claim: Some(claim.to_string()), pattern })
@@ -172,7 +185,10 @@ impl JwtSettings {
     pub(crate) fn from_config(config: &RealmConfig, config_dir: &Path) -> anyhow::Result<JwtSettings> {
         let reader = Reader { config };
         if config.setting("authorization_realms").is_some() {
-            bail!("setting [{}] (delegated authorization) is not supported by profiled", reader.key("authorization_realms"));
+            bail!(
+                "setting [{}] (delegated authorization) is not supported by profiled",
+                reader.key("authorization_realms")
+            );
         }
         let allowed_clock_skew = reader.duration("allowed_clock_skew", Duration::from_secs(60))?;
         let populate_user_metadata = reader.boolean("populate_user_metadata", true)?;
@@ -180,7 +196,9 @@ impl JwtSettings {
         let cache_ttl = reader.duration("jwt.cache.ttl", Duration::from_secs(20 * 60))?;
         let cache_size = match reader.text("jwt.cache.size") {
             None => 100_000,
-            Some(text) => text.parse::<usize>().map_err(|_| anyhow!("Failed to parse value [{text}] for setting [{}] must be >= 0", reader.key("jwt.cache.size")))?,
+            Some(text) => text.parse::<usize>().map_err(|_| {
+                anyhow!("Failed to parse value [{text}] for setting [{}] must be >= 0", reader.key("jwt.cache.size"))
+            })?,
         };
         let token_type = match reader.text("token_type").map(str::to_ascii_lowercase).as_deref() {
             None | Some("id_token") => TokenType::IdToken,
@@ -202,7 +220,9 @@ impl JwtSettings {
             None => vec!["RS256".to_string()],
             Some(_) => reader.non_empty_list("allowed_signature_algorithms", Some(SUPPORTED_ALGORITHMS))?,
         };
-        if let Some(unsupported) = allowed_algorithms.iter().find(|algorithm| UNSUPPORTED_ALGORITHMS.contains(&algorithm.as_str())) {
+        if let Some(unsupported) =
+            allowed_algorithms.iter().find(|algorithm| UNSUPPORTED_ALGORITHMS.contains(&algorithm.as_str()))
+        {
             bail!(
                 "signature algorithm [{unsupported}] in [{}] is not supported by profiled",
                 reader.key("allowed_signature_algorithms")
@@ -221,7 +241,11 @@ impl JwtSettings {
             );
         }
         if hmac_key.is_some() && hmac_jwkset.is_some() {
-            bail!("Settings [{}] and [{}] are not allowed at the same time.", reader.key("hmac_jwkset"), reader.key("hmac_key"));
+            bail!(
+                "Settings [{}] and [{}] are not allowed at the same time.",
+                reader.key("hmac_jwkset"),
+                reader.key("hmac_key")
+            );
         }
         Ok(JwtSettings {
             realm_name: config.name.clone(),
@@ -271,7 +295,9 @@ fn client_authentication(reader: &Reader<'_>) -> anyhow::Result<Option<String>> 
     match reader.text("client_authentication.type").map(str::to_ascii_lowercase).as_deref() {
         None | Some("shared_secret") => match secret {
             Some(secret) => Ok(Some(secret)),
-            None => bail!("Missing setting for [{secret_key}]. It is required when setting [{type_key}] is [shared_secret]"),
+            None => {
+                bail!("Missing setting for [{secret_key}]. It is required when setting [{type_key}] is [shared_secret]")
+            }
         },
         Some("none") => {
             if secret.is_some() {
@@ -338,7 +364,10 @@ fn allowed_subjects(reader: &Reader<'_>, token_type: TokenType) -> anyhow::Resul
     }
     let mut compiled = Vec::with_capacity(pattern_texts.len());
     for text in &pattern_texts {
-        compiled.push(Pattern::compile(text).map_err(|error| anyhow!("{error} ([{}])", reader.key("allowed_subject_patterns")))?);
+        compiled.push(
+            Pattern::compile(text)
+                .map_err(|error| anyhow!("{error} ([{}])", reader.key("allowed_subject_patterns")))?,
+        );
     }
     Ok(Some((subjects, compiled)))
 }
@@ -423,7 +452,11 @@ mod tests {
         assert_eq!(settings.cache_ttl, Duration::from_secs(1200));
         assert_eq!(settings.cache_size, 100_000);
         let access = JwtSettings::from_config(
-            &config(&[("token_type", "access_token"), ("allowed_subjects", "a,b"), ("fallback_claims.sub", "client_id")]),
+            &config(&[
+                ("token_type", "access_token"),
+                ("allowed_subjects", "a,b"),
+                ("fallback_claims.sub", "client_id"),
+            ]),
             Path::new("/etc/es"),
         )
         .expect("valid");
@@ -436,9 +469,13 @@ mod tests {
         let prefix = "xpack.security.authc.realms.jwt.jwt1";
         assert_eq!(error(&[("claims.principal", "")]), format!("Setting [{prefix}.claims.principal] is required"));
         assert_eq!(error(&[("allowed_issuer", "")]), format!("Invalid empty value for [{prefix}.allowed_issuer]."));
-        assert_eq!(error(&[("allowed_audiences", "")]), format!("Invalid empty list for [{prefix}.allowed_audiences]."));
-        assert!(error(&[("allowed_signature_algorithms", "HS256,XX1")])
-            .starts_with(&format!("Invalid value [XX1] for [{prefix}.allowed_signature_algorithms]. Allowed values are [HS256, HS384,")));
+        assert_eq!(
+            error(&[("allowed_audiences", "")]),
+            format!("Invalid empty list for [{prefix}.allowed_audiences].")
+        );
+        assert!(error(&[("allowed_signature_algorithms", "HS256,XX1")]).starts_with(&format!(
+            "Invalid value [XX1] for [{prefix}.allowed_signature_algorithms]. Allowed values are [HS256, HS384,"
+        )));
         assert_eq!(
             error(&[("client_authentication.type", "")]),
             format!("Missing setting for [{prefix}.client_authentication.shared_secret]. It is required when setting [{prefix}.client_authentication.type] is [shared_secret]")
@@ -473,7 +510,9 @@ mod tests {
         );
         assert_eq!(
             error(&[("claim_patterns.groups", "^(.*)$")]),
-            format!("Setting [{prefix}.claim_patterns.groups] cannot be set unless [{prefix}.claims.groups] is also set")
+            format!(
+                "Setting [{prefix}.claim_patterns.groups] cannot be set unless [{prefix}.claims.groups] is also set"
+            )
         );
         assert_eq!(
             error(&[("required_claims.iss", "x")]),
@@ -484,7 +523,8 @@ mod tests {
 
     #[test]
     fn pkc_paths_are_relative_to_the_config_dir() {
-        let settings = JwtSettings::from_config(&config(&[("pkc_jwkset_path", "jwks.json")]), Path::new("/etc/es")).expect("valid");
+        let settings = JwtSettings::from_config(&config(&[("pkc_jwkset_path", "jwks.json")]), Path::new("/etc/es"))
+            .expect("valid");
         assert_eq!(settings.pkc_jwkset_path, Some(PathBuf::from("/etc/es/jwks.json")));
         assert!(error(&[("pkc_jwkset_path", "http://example.com/jwks")]).contains("Only HTTPS is supported"));
     }

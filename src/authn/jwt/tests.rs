@@ -58,7 +58,8 @@ fn fixture(overrides: &[(&str, &str)]) -> Fixture {
 
 fn fixture_in(dir: tempfile::TempDir, overrides: &[(&str, &str)]) -> Fixture {
     let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&dir.path().join("data")).expect("store"));
-    let realm = JwtRealm::new(&realm_config(overrides), RealmRef::new("jwt1", "jwt"), dir.path(), Arc::clone(&store)).expect("realm");
+    let realm = JwtRealm::new(&realm_config(overrides), RealmRef::new("jwt1", "jwt"), dir.path(), Arc::clone(&store))
+        .expect("realm");
     Fixture { realm, store, dir }
 }
 
@@ -136,7 +137,10 @@ async fn roles_come_from_role_mappings_and_follow_their_changes() {
     let token = hmac(&claims("joe"));
     let first = outcome(&fixture.realm, &token, &HeaderMap::new()).await.expect("accepted");
     assert_eq!(first.user.roles, vec!["admin"]);
-    service.put(&put("by-name", json!({"roles": ["viewer"], "enabled": true, "rules": {"field": {"username": "j*"}}}))).await.expect("put");
+    service
+        .put(&put("by-name", json!({"roles": ["viewer"], "enabled": true, "rules": {"field": {"username": "j*"}}})))
+        .await
+        .expect("put");
     let second = outcome(&fixture.realm, &token, &HeaderMap::new()).await.expect("accepted from the cache");
     assert_eq!(second.user.roles, vec!["admin", "viewer"]);
     service.delete("by-group").await.expect("delete");
@@ -160,7 +164,8 @@ async fn issuer_audience_subject_and_type_are_checked() {
     assert!(!accepted(&fixture.realm, &hmac(&audiences)).await);
     let mut header = Header::new(Algorithm::HS256);
     header.typ = Some("at+jwt".into());
-    let typed = jsonwebtoken::encode(&header, &claims("joe"), &EncodingKey::from_secret(HMAC_SECRET.as_bytes())).expect("encode");
+    let typed = jsonwebtoken::encode(&header, &claims("joe"), &EncodingKey::from_secret(HMAC_SECRET.as_bytes()))
+        .expect("encode");
     assert!(!accepted(&fixture.realm, &typed).await, "id_token realms accept typ JWT only");
 }
 
@@ -196,14 +201,28 @@ async fn algorithms_are_restricted_and_alg_none_is_refused() {
     assert!(!accepted(&fixture.realm, &hmac(&claims("joe"))).await, "HS256 not allowed");
     let hs512 = mint(Algorithm::HS512, &EncodingKey::from_secret(HMAC_SECRET.as_bytes()), None, &claims("joe"));
     assert!(accepted(&fixture.realm, &hs512).await);
-    let wrong_key = mint(Algorithm::HS512, &EncodingKey::from_secret(b"another-secret-that-is-also-long-enough-for-hs512-0123456789abcdef"), None, &claims("joe"));
+    let wrong_key = mint(
+        Algorithm::HS512,
+        &EncodingKey::from_secret(b"another-secret-that-is-also-long-enough-for-hs512-0123456789abcdef"),
+        None,
+        &claims("joe"),
+    );
     assert!(!accepted(&fixture.realm, &wrong_key).await, "bad signature");
     let parts: Vec<&str> = hs512.split('.').collect();
     let none_header = URL_SAFE_NO_PAD_ENGINE.encode(r#"{"alg":"none","typ":"JWT"}"#);
     assert!(!accepted(&fixture.realm, &format!("{none_header}.{}.", parts[1])).await, "unsigned");
-    assert!(!accepted(&fixture.realm, &format!("{none_header}.{}.{}", parts[1], parts[2])).await, "unsigned with a signature");
-    let tampered_claims = URL_SAFE_NO_PAD_ENGINE.encode(json!({"iss": ISSUER, "aud": "es", "sub": "admin", "iat": now_seconds(), "exp": now_seconds() + 60}).to_string());
-    assert!(!accepted(&fixture.realm, &format!("{}.{tampered_claims}.{}", parts[0], parts[2])).await, "tampered claims");
+    assert!(
+        !accepted(&fixture.realm, &format!("{none_header}.{}.{}", parts[1], parts[2])).await,
+        "unsigned with a signature"
+    );
+    let tampered_claims = URL_SAFE_NO_PAD_ENGINE.encode(
+        json!({"iss": ISSUER, "aud": "es", "sub": "admin", "iat": now_seconds(), "exp": now_seconds() + 60})
+            .to_string(),
+    );
+    assert!(
+        !accepted(&fixture.realm, &format!("{}.{tampered_claims}.{}", parts[0], parts[2])).await,
+        "tampered claims"
+    );
 }
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as URL_SAFE_NO_PAD_ENGINE;
@@ -227,7 +246,10 @@ async fn rsa_and_ec_tokens_verify_with_the_jwk_set_file() {
     assert!(accepted(&fixture.realm, &mint(Algorithm::ES256, &ec256, Some("ec256"), &claims("joe"))).await);
     let ec384 = EncodingKey::from_ec_der(&der(EC384_PRIVATE_KEY));
     assert!(accepted(&fixture.realm, &mint(Algorithm::ES384, &ec384, None, &claims("joe"))).await);
-    assert!(!accepted(&fixture.realm, &mint(Algorithm::ES256, &ec256, Some("rsa1"), &claims("joe"))).await, "kid names another key");
+    assert!(
+        !accepted(&fixture.realm, &mint(Algorithm::ES256, &ec256, Some("rsa1"), &claims("joe"))).await,
+        "kid names another key"
+    );
     assert!(!accepted(&fixture.realm, &hmac(&claims("joe"))).await, "no HMAC key configured");
     let rsa2 = EncodingKey::from_rsa_der(&der(RSA2_PRIVATE_KEY));
     assert!(!accepted(&fixture.realm, &mint(Algorithm::RS256, &rsa2, None, &claims("joe"))).await, "unknown key");
@@ -257,7 +279,10 @@ async fn the_jwk_set_file_is_reloaded_when_it_changes() {
 
 #[tokio::test]
 async fn the_shared_secret_must_be_presented() {
-    let fixture = fixture(&[("client_authentication.type", "shared_secret"), ("client_authentication.shared_secret", SHARED_SECRET)]);
+    let fixture = fixture(&[
+        ("client_authentication.type", "shared_secret"),
+        ("client_authentication.shared_secret", SHARED_SECRET),
+    ]);
     let token = hmac(&claims("joe"));
     let headers = |value: &str| {
         let mut headers = HeaderMap::new();
@@ -307,7 +332,8 @@ async fn access_tokens_use_fallback_claims() {
     assert_eq!(authentication.user.metadata["jwt_token_type"], "access_token");
     let mut header = Header::new(Algorithm::HS256);
     header.typ = Some("at+jwt".into());
-    let typed = jsonwebtoken::encode(&header, &token_claims, &EncodingKey::from_secret(HMAC_SECRET.as_bytes())).expect("encode");
+    let typed = jsonwebtoken::encode(&header, &token_claims, &EncodingKey::from_secret(HMAC_SECRET.as_bytes()))
+        .expect("encode");
     assert!(accepted(&fixture.realm, &typed).await, "access tokens may be typed at+jwt");
     let other = json!({"iss": ISSUER, "client_id": "service-b", "scope": "es", "iat": now, "exp": now + 60});
     assert!(!accepted(&fixture.realm, &hmac(&other)).await);
@@ -340,8 +366,14 @@ async fn hmac_jwk_sets_select_keys_by_kid() {
     let fixture = fixture(&[("hmac_key", ""), ("hmac_jwkset", &jwkset.to_string())]);
     let key = EncodingKey::from_secret(HMAC_SECRET.as_bytes());
     assert!(accepted(&fixture.realm, &mint(Algorithm::HS256, &key, Some("h1"), &claims("joe"))).await);
-    assert!(accepted(&fixture.realm, &mint(Algorithm::HS256, &key, None, &claims("joe"))).await, "no kid: every key is tried");
-    assert!(!accepted(&fixture.realm, &mint(Algorithm::HS256, &key, Some("h2"), &claims("joe"))).await, "kid names the other key");
+    assert!(
+        accepted(&fixture.realm, &mint(Algorithm::HS256, &key, None, &claims("joe"))).await,
+        "no kid: every key is tried"
+    );
+    assert!(
+        !accepted(&fixture.realm, &mint(Algorithm::HS256, &key, Some("h2"), &claims("joe"))).await,
+        "kid names the other key"
+    );
     let second = EncodingKey::from_secret("x".repeat(64).as_bytes());
     assert!(accepted(&fixture.realm, &mint(Algorithm::HS512, &second, Some("h2"), &claims("joe"))).await);
 }

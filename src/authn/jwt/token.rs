@@ -33,7 +33,8 @@ impl ParsedJwt {
     /// (wrong shape, bad base64 or JSON, a JWE, `alg: none`, or registered claims of the wrong type).
     pub(crate) fn parse(token: &str) -> Option<ParsedJwt> {
         let mut parts = token.split('.');
-        let (Some(header_part), Some(claims_part), Some(signature), None) = (parts.next(), parts.next(), parts.next(), parts.next())
+        let (Some(header_part), Some(claims_part), Some(signature), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
         else {
             return None;
         };
@@ -71,7 +72,9 @@ impl ParsedJwt {
         self.validate_type(settings.token_type)?;
         self.validate_string_claim(settings, "iss", true, Some(std::slice::from_ref(&settings.allowed_issuer)), &[])?;
         match &settings.allowed_subjects {
-            Some((subjects, patterns)) => self.validate_string_claim(settings, "sub", true, Some(subjects), patterns)?,
+            Some((subjects, patterns)) => {
+                self.validate_string_claim(settings, "sub", true, Some(subjects), patterns)?
+            }
             None => self.validate_string_claim(settings, "sub", true, None, &[])?,
         }
         self.validate_string_claim(settings, "aud", false, Some(&settings.allowed_audiences), &[])?;
@@ -82,7 +85,8 @@ impl ParsedJwt {
                 settings.allowed_algorithms.join(",")
             ));
         }
-        let skew_millis = i64::try_from(settings.allowed_clock_skew.as_secs()).unwrap_or(i64::MAX / 2).saturating_mul(1000);
+        let skew_millis =
+            i64::try_from(settings.allowed_clock_skew.as_secs()).unwrap_or(i64::MAX / 2).saturating_mul(1000);
         self.validate_date("iat", DateRule::BeforeNow, false, now_millis, skew_millis)?;
         self.validate_date("exp", DateRule::AfterNow, false, now_millis, skew_millis)?;
         if settings.token_type == TokenType::IdToken {
@@ -99,7 +103,8 @@ impl ParsedJwt {
         let Some(typ) = &self.typ else {
             return Ok(());
         };
-        let allowed = typ.eq_ignore_ascii_case("JWT") || (token_type == TokenType::AccessToken && typ.eq_ignore_ascii_case("at+jwt"));
+        let allowed = typ.eq_ignore_ascii_case("JWT")
+            || (token_type == TokenType::AccessToken && typ.eq_ignore_ascii_case("at+jwt"));
         if allowed {
             Ok(())
         } else {
@@ -143,7 +148,14 @@ impl ParsedJwt {
         ))
     }
 
-    fn validate_date(&self, name: &str, rule: DateRule, optional: bool, now_millis: i64, skew_millis: i64) -> Result<(), String> {
+    fn validate_date(
+        &self,
+        name: &str,
+        rule: DateRule,
+        optional: bool,
+        now_millis: i64,
+        skew_millis: i64,
+    ) -> Result<(), String> {
         let claim_millis = match self.claims.get(name) {
             None | Some(Value::Null) if optional => return Ok(()),
             None | Some(Value::Null) => return Err(format!("missing required date claim [{name}]")),
@@ -294,7 +306,9 @@ fn seconds_to_millis(seconds: &serde_json::Number) -> i64 {
 fn is_metadata_value(value: &Value) -> bool {
     match value {
         Value::String(_) | Value::Bool(_) | Value::Number(_) => true,
-        Value::Array(items) => items.iter().all(|item| matches!(item, Value::String(_) | Value::Bool(_) | Value::Number(_))),
+        Value::Array(items) => {
+            items.iter().all(|item| matches!(item, Value::String(_) | Value::Bool(_) | Value::Number(_)))
+        }
         Value::Null | Value::Object(_) => false,
     }
 }
@@ -350,7 +364,10 @@ mod tests {
 
     #[test]
     fn the_token_principal_lists_string_claims_by_name() {
-        let jwt = token(json!({"alg": "HS256"}), json!({"sub": "joe", "iss": "https://i", "aud": ["b", "a"], "exp": 1, "empty": [], "mixed": ["a", 1]}));
+        let jwt = token(
+            json!({"alg": "HS256"}),
+            json!({"sub": "joe", "iss": "https://i", "aud": ["b", "a"], "exp": 1, "empty": [], "mixed": ["a", 1]}),
+        );
         assert_eq!(token_principal(&jwt).as_deref(), Some("'aud:b,a' 'iss:https://i' 'sub:joe'"));
         let numbers_only = token(json!({"alg": "HS256"}), json!({"exp": 1}));
         assert_eq!(token_principal(&numbers_only).as_deref(), Some("<unrecognized JWT token>"));

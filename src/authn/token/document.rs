@@ -21,7 +21,8 @@ const DOCUMENT_EXPIRED: &str = "token document has expired";
 const REFRESH_INVALIDATED: &str = "token has been invalidated";
 const OTHER_CLIENT: &str = "tokens must be refreshed by the creating client";
 const REFRESHED_IN_THE_PAST: &str = "token has already been refreshed more than 30 seconds in the past";
-const REFRESHED_IN_THE_FUTURE: &str = "token has been refreshed more than 30 seconds in the future, clock skew too great";
+const REFRESHED_IN_THE_FUTURE: &str =
+    "token has been refreshed more than 30 seconds in the future, clock skew too great";
 
 /// One stored grant: an access token and, optionally, its refresh token.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -154,7 +155,10 @@ impl StoredAuthentication {
                     realms: domain
                         .realms
                         .iter()
-                        .map(|(name, realm_type)| StoredRealmIdentifier { name: name.clone(), realm_type: realm_type.clone() })
+                        .map(|(name, realm_type)| StoredRealmIdentifier {
+                            name: name.clone(),
+                            realm_type: realm_type.clone(),
+                        })
                         .collect(),
                     literal_suffix: domain.literal_suffix.clone(),
                 }),
@@ -257,7 +261,8 @@ impl TokenDoc {
 
     /// Reads a stored document.
     pub(crate) fn from_source(source: &Value) -> Result<TokenDoc, EsError> {
-        serde_json::from_value(source.clone()).map_err(|_| EsError::new(500, "security_exception", "invalid token document"))
+        serde_json::from_value(source.clone())
+            .map_err(|_| EsError::new(500, "security_exception", "invalid token document"))
     }
 
     /// Returns the stored form.
@@ -278,7 +283,8 @@ impl TokenDoc {
     /// Tells whether the document may still hold a usable token: an unexpired valid access token, or a
     /// valid refresh token younger than 24 hours (what realm/username invalidation considers).
     pub(crate) fn is_active(&self, now_millis: i64) -> bool {
-        let access_active = !self.access_token.invalidated && self.access_token.user_token.expiration_time >= now_millis;
+        let access_active =
+            !self.access_token.invalidated && self.access_token.user_token.expiration_time >= now_millis;
         let refresh_active = self.refresh_token.as_ref().is_some_and(|refresh| !refresh.invalidated)
             && self.creation_time >= now_millis - MAXIMUM_TOKEN_LIFETIME_MILLIS;
         access_active || refresh_active
@@ -378,7 +384,8 @@ mod tests {
         }));
         let original = authentication("jack", realm);
         let stored = StoredAuthentication::of(&original);
-        let round_tripped: StoredAuthentication = serde_json::from_value(serde_json::to_value(&stored).expect("json")).expect("parse");
+        let round_tripped: StoredAuthentication =
+            serde_json::from_value(serde_json::to_value(&stored).expect("json")).expect("parse");
         let token_authentication = round_tripped.to_token_authentication();
         assert_eq!(token_authentication.authentication_type, "token");
         assert_eq!(token_authentication.user, original.user);
@@ -401,7 +408,10 @@ mod tests {
         assert_eq!(source["access_token"]["invalidated"], false);
         assert_eq!(source["access_token"]["user_token"]["expiration_time"], NOW + 1_200_000);
         assert_eq!(TokenDoc::from_source(&source).expect("parse"), doc_created_by(&elastic));
-        assert_eq!(TokenDoc::from_source(&json!({"doc_type": "token"})).expect_err("corrupt").reason, "invalid token document");
+        assert_eq!(
+            TokenDoc::from_source(&json!({"doc_type": "token"})).expect_err("corrupt").reason,
+            "invalid token document"
+        );
     }
 
     #[test]

@@ -21,7 +21,11 @@ pub(crate) enum KerberosFailure {
 pub(crate) fn kerberos_grant_failure(ticket: &str, action: &str, challenges: &[&str]) -> KerberosFailure {
     match java_base64_error(ticket) {
         Some(reason) => KerberosFailure::Undecodable {
-            error: EsError::new(500, "unsupported_operation_exception", format!("could not decode base64 kerberos ticket {ticket}")),
+            error: EsError::new(
+                500,
+                "unsupported_operation_exception",
+                format!("could not decode base64 kerberos ticket {ticket}"),
+            ),
             cause: EsError::illegal_argument(reason),
         },
         None => KerberosFailure::Unauthenticated(EsError::unauthenticated(
@@ -111,7 +115,10 @@ mod tests {
         assert_eq!(java_base64_error("not base64!").as_deref(), Some("Illegal base64 character 20"));
         assert_eq!(java_base64_error("ab-c").as_deref(), Some("Illegal base64 character 2d"));
         assert_eq!(java_base64_error("abcé").as_deref(), Some("Illegal base64 character -17"));
-        assert_eq!(java_base64_error("a").as_deref(), Some("Input byte[] should at least have 2 bytes for base64 bytes"));
+        assert_eq!(
+            java_base64_error("a").as_deref(),
+            Some("Input byte[] should at least have 2 bytes for base64 bytes")
+        );
         assert_eq!(java_base64_error("abcde").as_deref(), Some("Last unit does not have enough valid bits"));
         assert_eq!(java_base64_error("ab=c").as_deref(), Some("Input byte array has wrong 4-byte ending unit"));
         assert_eq!(java_base64_error("abcd=").as_deref(), Some("Input byte array has wrong 4-byte ending unit"));
@@ -125,7 +132,10 @@ mod tests {
             panic!("expected a 401");
         };
         assert_eq!(error.status, 401);
-        assert_eq!(error.reason, "unable to authenticate user [<Kerberos Token>] for action [cluster:admin/xpack/security/token/create]");
+        assert_eq!(
+            error.reason,
+            "unable to authenticate user [<Kerberos Token>] for action [cluster:admin/xpack/security/token/create]"
+        );
         let KerberosFailure::Undecodable { error, cause } = kerberos_grant_failure("!!", action, &[]) else {
             panic!("expected a 500");
         };

@@ -101,11 +101,17 @@ async fn issued_tokens_authenticate_as_token_until_invalidated() {
     assert!(matches!(outcome(&fixture, &stranger).await, RealmOutcome::Continue));
 
     let result = fixture.service.invalidate_access_token(&issued.access_token).await.expect("invalidate");
-    assert_eq!((result.status(), result.to_json()), (200, json!({"invalidated_tokens": 1, "previously_invalidated_tokens": 0, "error_count": 0})));
+    assert_eq!(
+        (result.status(), result.to_json()),
+        (200, json!({"invalidated_tokens": 1, "previously_invalidated_tokens": 0, "error_count": 0}))
+    );
     let RealmOutcome::Terminate(error) = outcome(&fixture, &issued.access_token).await else {
         panic!("invalidated token should be refused");
     };
-    assert_eq!((error.status, error.error_type.as_str(), error.reason.as_str()), (401, "security_exception", "token expired"));
+    assert_eq!(
+        (error.status, error.error_type.as_str(), error.reason.as_str()),
+        (401, "security_exception", "token expired")
+    );
     assert_eq!(error.www_authenticate, vec![EXPIRED_TOKEN_CHALLENGE.to_string()]);
     let again = fixture.service.invalidate_access_token(&issued.access_token).await.expect("invalidate");
     assert_eq!(again.to_json(), json!({"invalidated_tokens": 0, "previously_invalidated_tokens": 1, "error_count": 0}));
@@ -162,7 +168,8 @@ async fn refresh_tokens_are_single_use_with_a_30_second_grace() {
     let error = fixture.service.refresh(&refresh_token, &elastic()).await.expect_err("too late");
     assert_eq!(invalid_grant(error), "token has already been refreshed more than 30 seconds in the past");
 
-    let newest = fixture.service.refresh(first.refresh_token.as_deref().expect("refresh"), &elastic()).await.expect("chain");
+    let newest =
+        fixture.service.refresh(first.refresh_token.as_deref().expect("refresh"), &elastic()).await.expect("chain");
     assert_ne!(newest.access_token, first.access_token);
 }
 
@@ -202,7 +209,10 @@ async fn refresh_failures_are_invalid_grants() {
         assert_eq!(invalid_grant(error), "could not refresh the requested token");
     }
     let result = fixture.service.invalidate_refresh_token(&refresh_token).await.expect("invalidate");
-    assert_eq!(result.to_json(), json!({"invalidated_tokens": 1, "previously_invalidated_tokens": 0, "error_count": 0}));
+    assert_eq!(
+        result.to_json(),
+        json!({"invalidated_tokens": 1, "previously_invalidated_tokens": 0, "error_count": 0})
+    );
     let error = fixture.service.refresh(&refresh_token, &elastic()).await.expect_err("invalidated");
     assert_eq!(invalid_grant(error), "token has been invalidated");
     // The access token of the pair is independent.
@@ -217,14 +227,20 @@ async fn unknown_tokens_are_not_found_once_tokens_exist() {
     let well_formed = TokenPair::random(true);
     let refresh = well_formed.refresh.clone().expect("refresh").encode();
     let error = fixture.service.invalidate_access_token(&well_formed.access.encode()).await.expect_err("no tokens yet");
-    assert_eq!((error.status, error.error_type.as_str(), error.reason.as_str()), (400, "security_exception", "failed to invalidate token"));
+    assert_eq!(
+        (error.status, error.error_type.as_str(), error.reason.as_str()),
+        (400, "security_exception", "failed to invalidate token")
+    );
     assert_eq!(fixture.service.invalidate_refresh_token(&refresh).await.expect_err("no tokens yet").status, 400);
     // Strings that are not tokens at all are simply not found.
     assert_eq!(fixture.service.invalidate_access_token("fooobar").await.expect("garbage").status(), 404);
 
     fixture.service.create_tokens(&jack(), &elastic(), true).await.expect("create");
     let result = fixture.service.invalidate_access_token(&well_formed.access.encode()).await.expect("unknown");
-    assert_eq!((result.status(), result.to_json()), (404, json!({"invalidated_tokens": 0, "previously_invalidated_tokens": 0, "error_count": 0})));
+    assert_eq!(
+        (result.status(), result.to_json()),
+        (404, json!({"invalidated_tokens": 0, "previously_invalidated_tokens": 0, "error_count": 0}))
+    );
     assert_eq!(fixture.service.invalidate_refresh_token(&refresh).await.expect("unknown").status(), 404);
 }
 
@@ -235,20 +251,31 @@ async fn realm_and_user_invalidation_counts_both_tokens_of_a_grant() {
     fixture.service.create_tokens(&jack(), &elastic(), true).await.expect("create");
     let client_credentials = fixture.service.create_tokens(&jack(), &jack(), false).await.expect("create");
     let bob = fixture.service.create_tokens(&user("bob", RealmRef::native()), &elastic(), true).await.expect("create");
-    let kibana = fixture.service.create_tokens(&user("kibana_system", RealmRef::reserved()), &elastic(), false).await.expect("create");
+    let kibana = fixture
+        .service
+        .create_tokens(&user("kibana_system", RealmRef::reserved()), &elastic(), false)
+        .await
+        .expect("create");
     fixture.service.invalidate_access_token(&first.access_token).await.expect("invalidate");
 
     let by_user = fixture.service.invalidate_active_tokens(None, Some("jack")).await.expect("by user");
-    assert_eq!((by_user.status(), by_user.to_json()), (200, json!({"invalidated_tokens": 4, "previously_invalidated_tokens": 1, "error_count": 0})));
+    assert_eq!(
+        (by_user.status(), by_user.to_json()),
+        (200, json!({"invalidated_tokens": 4, "previously_invalidated_tokens": 1, "error_count": 0}))
+    );
     assert!(matches!(outcome(&fixture, &client_credentials.access_token).await, RealmOutcome::Terminate(_)));
     assert!(matches!(outcome(&fixture, &bob.access_token).await, RealmOutcome::Success(_)));
 
     let nothing = fixture.service.invalidate_active_tokens(Some("saml1"), None).await.expect("no tokens");
     assert_eq!((nothing.status(), nothing.to_json()["invalidated_tokens"].clone()), (200, json!(0)));
-    let by_realm_and_user = fixture.service.invalidate_active_tokens(Some("default_native"), Some("kibana_system")).await.expect("x");
+    let by_realm_and_user =
+        fixture.service.invalidate_active_tokens(Some("default_native"), Some("kibana_system")).await.expect("x");
     assert_eq!(by_realm_and_user.to_json()["invalidated_tokens"], 0);
     let by_realm = fixture.service.invalidate_active_tokens(Some("default_native"), None).await.expect("by realm");
-    assert_eq!(by_realm.to_json(), json!({"invalidated_tokens": 2, "previously_invalidated_tokens": 0, "error_count": 0}));
+    assert_eq!(
+        by_realm.to_json(),
+        json!({"invalidated_tokens": 2, "previously_invalidated_tokens": 0, "error_count": 0})
+    );
     assert!(matches!(outcome(&fixture, &bob.access_token).await, RealmOutcome::Terminate(_)));
     assert!(matches!(outcome(&fixture, &kibana.access_token).await, RealmOutcome::Success(_)));
 }
@@ -263,7 +290,10 @@ async fn disabled_service_issues_nothing_and_authenticates_nothing() {
         config
     });
     let error = disabled.create_tokens(&jack(), &elastic(), true).await.expect_err("disabled");
-    assert_eq!((error.status, error.error_type.as_str(), error.reason.as_str()), (400, "feature_not_enabled_exception", "security tokens are not enabled"));
+    assert_eq!(
+        (error.status, error.error_type.as_str(), error.reason.as_str()),
+        (400, "feature_not_enabled_exception", "security tokens are not enabled")
+    );
     assert_eq!(error.metadata.get("disabled.feature"), Some(&json!("security_tokens")));
     assert!(matches!(disabled.authenticate_token(&issued.access_token).await.expect("auth"), RealmOutcome::Continue));
 }

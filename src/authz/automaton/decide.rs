@@ -86,10 +86,7 @@ fn explore(
     mut on_state: impl FnMut(bool) -> bool,
     mut on_edge: impl FnMut(usize, u32, u32, usize),
 ) -> Result<(), AutomatonError> {
-    let start: Vec<usize> = dfas
-        .iter()
-        .map(|dfa| if dfa.is_void() { DEAD } else { 0 })
-        .collect();
+    let start: Vec<usize> = dfas.iter().map(|dfa| if dfa.is_void() { DEAD } else { 0 }).collect();
     let mut accepted = vec![false; dfas.len()];
     let all_dead_accepted = formula.evaluate(&accepted);
     let mut index_of: StateMap<Vec<usize>, usize> = StateMap::default();
@@ -105,26 +102,20 @@ fn explore(
         if !on_state(formula.evaluate(&accepted)) {
             return Ok(());
         }
-        joint_steps(
-            dfas,
-            &joint,
-            &mut cursors,
-            &mut successor,
-            |low, high, successor| {
-                if !all_dead_accepted && successor.iter().all(|state| *state == DEAD) {
-                    return;
+        joint_steps(dfas, &joint, &mut cursors, &mut successor, |low, high, successor| {
+            if !all_dead_accepted && successor.iter().all(|state| *state == DEAD) {
+                return;
+            }
+            let target = match index_of.get(successor) {
+                Some(target) => *target,
+                None => {
+                    index_of.insert(successor.to_vec(), states.len());
+                    states.push(successor.to_vec());
+                    states.len() - 1
                 }
-                let target = match index_of.get(successor) {
-                    Some(target) => *target,
-                    None => {
-                        index_of.insert(successor.to_vec(), states.len());
-                        states.push(successor.to_vec());
-                        states.len() - 1
-                    }
-                };
-                on_edge(next, low, high, target);
-            },
-        );
+            };
+            on_edge(next, low, high, target);
+        });
         if states.len() > MAX_STATES {
             return Err(AutomatonError::TooComplex);
         }
@@ -150,10 +141,7 @@ pub(crate) fn is_language_empty(dfas: &[&Dfa], formula: &Formula) -> Result<bool
 
 /// Builds one DFA accepting the strings that satisfy `formula` over `dfas`.
 pub(crate) fn product_dfa(dfas: &[&Dfa], formula: &Formula) -> Result<Dfa, AutomatonError> {
-    let mut result = Dfa {
-        accepting: Vec::new(),
-        edges: Vec::new(),
-    };
+    let mut result = Dfa { accepting: Vec::new(), edges: Vec::new() };
     let mut pending_edges: Vec<(usize, Edge)> = Vec::new();
     explore(
         dfas,
@@ -168,9 +156,7 @@ pub(crate) fn product_dfa(dfas: &[&Dfa], formula: &Formula) -> Result<Dfa, Autom
     for (from, edge) in pending_edges {
         let edges = &mut result.edges[from];
         match edges.last_mut() {
-            Some(last) if last.target == edge.target && last.high + 1 == edge.low => {
-                last.high = edge.high
-            }
+            Some(last) if last.target == edge.target && last.high + 1 == edge.low => last.high = edge.high,
             _ => edges.push(edge),
         }
     }
@@ -202,10 +188,7 @@ pub(crate) fn is_subset(subset: &Dfa, superset: &Dfa) -> Result<bool, AutomatonE
                 continue;
             }
             let mut position = edge.low;
-            for other in superset.edges[right]
-                .iter()
-                .filter(|other| other.high >= edge.low && other.low <= edge.high)
-            {
+            for other in superset.edges[right].iter().filter(|other| other.high >= edge.low && other.low <= edge.high) {
                 if other.low > position {
                     push((edge.target, DEAD));
                 }

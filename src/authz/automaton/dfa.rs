@@ -40,17 +40,12 @@ pub(super) fn determinize(nfa: &Nfa) -> Result<Dfa, AutomatonError> {
     let start = nfa.closure([nfa.start]);
     let mut index_of: HashMap<Vec<usize>, usize> = HashMap::from([(start.clone(), 0)]);
     let mut subsets = vec![start];
-    let mut dfa = Dfa {
-        accepting: Vec::new(),
-        edges: Vec::new(),
-    };
+    let mut dfa = Dfa { accepting: Vec::new(), edges: Vec::new() };
     let mut next = 0;
     while next < subsets.len() {
         let subset = subsets[next].clone();
-        let owned_edges: Vec<(usize, Edge)> = subset
-            .iter()
-            .flat_map(|state| nfa.states[*state].edges.iter().map(|edge| (0, *edge)))
-            .collect();
+        let owned_edges: Vec<(usize, Edge)> =
+            subset.iter().flat_map(|state| nfa.states[*state].edges.iter().map(|edge| (0, *edge))).collect();
         let mut edges: Vec<Edge> = Vec::new();
         for (low, high, targets) in elementary_steps(&owned_edges) {
             if targets.is_empty() {
@@ -83,39 +78,24 @@ pub(super) fn determinize(nfa: &Nfa) -> Result<Dfa, AutomatonError> {
 /// Returns the complement of a DFA (made complete with an explicit dead state first).
 pub(super) fn complement(dfa: &Dfa) -> Dfa {
     let dead = dfa.accepting.len();
-    let mut result = Dfa {
-        accepting: dfa.accepting.iter().map(|accepting| !accepting).collect(),
-        edges: Vec::new(),
-    };
+    let mut result = Dfa { accepting: dfa.accepting.iter().map(|accepting| !accepting).collect(), edges: Vec::new() };
     result.accepting.push(true);
     for edges in &dfa.edges {
         let mut complete = Vec::new();
         let mut cursor = 0u32;
         for edge in edges {
             if edge.low > cursor {
-                complete.push(Edge {
-                    low: cursor,
-                    high: edge.low - 1,
-                    target: dead,
-                });
+                complete.push(Edge { low: cursor, high: edge.low - 1, target: dead });
             }
             complete.push(*edge);
             cursor = edge.high + 1;
         }
         if cursor <= MAX_CHAR {
-            complete.push(Edge {
-                low: cursor,
-                high: MAX_CHAR,
-                target: dead,
-            });
+            complete.push(Edge { low: cursor, high: MAX_CHAR, target: dead });
         }
         result.edges.push(complete);
     }
-    result.edges.push(vec![Edge {
-        low: 0,
-        high: MAX_CHAR,
-        target: dead,
-    }]);
+    result.edges.push(vec![Edge { low: 0, high: MAX_CHAR, target: dead }]);
     result
 }
 
@@ -123,10 +103,7 @@ pub(super) fn complement(dfa: &Dfa) -> Dfa {
 pub(super) fn intersect(left: &Dfa, right: &Dfa) -> Result<Dfa, AutomatonError> {
     let mut index_of: HashMap<(usize, usize), usize> = HashMap::from([((0, 0), 0)]);
     let mut pairs = vec![(0usize, 0usize)];
-    let mut result = Dfa {
-        accepting: Vec::new(),
-        edges: Vec::new(),
-    };
+    let mut result = Dfa { accepting: Vec::new(), edges: Vec::new() };
     let mut next = 0;
     while next < pairs.len() {
         let (left_state, right_state) = pairs[next];
@@ -154,9 +131,7 @@ pub(super) fn intersect(left: &Dfa, right: &Dfa) -> Result<Dfa, AutomatonError> 
             }
         }
         edges.sort_by_key(|edge| edge.low);
-        result
-            .accepting
-            .push(left.accepting[left_state] && right.accepting[right_state]);
+        result.accepting.push(left.accepting[left_state] && right.accepting[right_state]);
         result.edges.push(edges);
         next += 1;
     }

@@ -60,11 +60,7 @@ impl Node {
 
     /// Returns the node matching exactly `text`.
     pub(crate) fn literal(text: &str) -> Node {
-        Node::Concat(
-            text.chars()
-                .map(|c| Node::Chars(vec![(c as u32, c as u32)]))
-                .collect(),
-        )
+        Node::Concat(text.chars().map(|c| Node::Chars(vec![(c as u32, c as u32)])).collect())
     }
 }
 
@@ -132,10 +128,7 @@ impl Builder {
     }
 
     fn fragment(&mut self) -> Fragment {
-        Fragment {
-            start: self.new_state(),
-            end: self.new_state(),
-        }
+        Fragment { start: self.new_state(), end: self.new_state() }
     }
 
     fn build(&mut self, node: &Node) -> Result<Fragment, AutomatonError> {
@@ -153,21 +146,13 @@ impl Builder {
                 let fragment = self.fragment();
                 for &(low, high) in ranges {
                     if low <= high {
-                        let edge = Edge {
-                            low,
-                            high,
-                            target: fragment.end,
-                        };
+                        let edge = Edge { low, high, target: fragment.end };
                         self.states[fragment.start].edges.push(edge);
                     }
                 }
                 Ok(fragment)
             }
-            Node::AnyString => self.build(&Node::Repeat {
-                inner: Box::new(Node::any_char()),
-                min: 0,
-                max: None,
-            }),
+            Node::AnyString => self.build(&Node::Repeat { inner: Box::new(Node::any_char()), min: 0, max: None }),
             Node::Concat(parts) => {
                 let fragment = self.fragment();
                 let mut current = fragment.start;
@@ -202,12 +187,7 @@ impl Builder {
         }
     }
 
-    fn build_repeat(
-        &mut self,
-        inner: &Node,
-        min: u32,
-        max: Option<u32>,
-    ) -> Result<Fragment, AutomatonError> {
+    fn build_repeat(&mut self, inner: &Node, min: u32, max: Option<u32>) -> Result<Fragment, AutomatonError> {
         if min > MAX_REPEAT || max.is_some_and(|max| max > MAX_REPEAT) {
             return Err(AutomatonError::TooComplex);
         }
@@ -242,18 +222,8 @@ impl Builder {
     fn embed(&mut self, dfa: &Dfa) -> Fragment {
         let offset = self.states.len();
         for state in 0..dfa.accepting.len() {
-            let edges = dfa.edges[state]
-                .iter()
-                .map(|edge| Edge {
-                    target: edge.target + offset,
-                    ..*edge
-                })
-                .collect();
-            self.states.push(NfaState {
-                accepting: false,
-                epsilons: Vec::new(),
-                edges,
-            });
+            let edges = dfa.edges[state].iter().map(|edge| Edge { target: edge.target + offset, ..*edge }).collect();
+            self.states.push(NfaState { accepting: false, epsilons: Vec::new(), edges });
         }
         let end = self.new_state();
         for (state, accepting) in dfa.accepting.iter().enumerate() {
@@ -275,10 +245,7 @@ fn compile(node: &Node) -> Result<Nfa, AutomatonError> {
     let mut builder = Builder::default();
     let fragment = builder.build(node)?;
     builder.states[fragment.end].accepting = true;
-    Ok(Nfa {
-        states: builder.states,
-        start: fragment.start,
-    })
+    Ok(Nfa { states: builder.states, start: fragment.start })
 }
 
 impl Nfa {
@@ -311,10 +278,7 @@ fn elementary_steps(edges: &[(usize, Edge)]) -> Vec<Step> {
     }
     points.sort_unstable();
     points.dedup();
-    let mut steps: Vec<Step> = points
-        .windows(2)
-        .map(|window| (window[0], window[1] - 1, Vec::new()))
-        .collect();
+    let mut steps: Vec<Step> = points.windows(2).map(|window| (window[0], window[1] - 1, Vec::new())).collect();
     for (owner, edge) in edges {
         let first = points.partition_point(|point| *point < edge.low);
         let last = points.partition_point(|point| *point <= edge.high);

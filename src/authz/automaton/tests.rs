@@ -15,11 +15,7 @@ fn literal_and_any_string() {
 
 #[test]
 fn repeat_bounds() {
-    let node = Node::Repeat {
-        inner: Box::new(chars("a")),
-        min: 2,
-        max: Some(3),
-    };
+    let node = Node::Repeat { inner: Box::new(chars("a")), min: 2, max: Some(3) };
     let nfa = compile_dfa(&node).unwrap();
     assert!(!nfa.matches("a"));
     assert!(nfa.matches("aa"));

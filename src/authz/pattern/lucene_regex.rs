@@ -15,19 +15,13 @@ type ParseResult = Result<Node, String>;
 
 impl RegexParser {
     pub(super) fn new(text: &str) -> RegexParser {
-        RegexParser {
-            characters: text.chars().collect(),
-            position: 0,
-        }
+        RegexParser { characters: text.chars().collect(), position: 0 }
     }
 
     pub(super) fn parse(mut self) -> ParseResult {
         let node = self.parse_union()?;
         if self.position < self.characters.len() {
-            return Err(format!(
-                "end-of-string expected at position {}",
-                self.position
-            ));
+            return Err(format!("end-of-string expected at position {}", self.position));
         }
         Ok(node)
     }
@@ -37,9 +31,7 @@ impl RegexParser {
     }
 
     fn peek(&self, candidates: &str) -> bool {
-        self.characters
-            .get(self.position)
-            .is_some_and(|c| candidates.contains(*c))
+        self.characters.get(self.position).is_some_and(|c| candidates.contains(*c))
     }
 
     fn eat(&mut self, expected: char) -> bool {
@@ -51,10 +43,7 @@ impl RegexParser {
     }
 
     fn next_char(&mut self) -> Result<char, String> {
-        let character = *self
-            .characters
-            .get(self.position)
-            .ok_or_else(|| "unexpected end-of-string".to_string())?;
+        let character = *self.characters.get(self.position).ok_or_else(|| "unexpected end-of-string".to_string())?;
         self.position += 1;
         Ok(character)
     }
@@ -82,11 +71,7 @@ impl RegexParser {
         while self.more() && !self.peek(")|&") {
             parts.push(self.parse_repeat()?);
         }
-        Ok(if parts.len() == 1 {
-            parts.remove(0)
-        } else {
-            Node::Concat(parts)
-        })
+        Ok(if parts.len() == 1 { parts.remove(0) } else { Node::Concat(parts) })
     }
 
     fn parse_repeat(&mut self) -> ParseResult {
@@ -99,11 +84,7 @@ impl RegexParser {
                 '+' => (1, None),
                 _ => self.parse_bounds()?,
             };
-            node = Node::Repeat {
-                inner: Box::new(node),
-                min,
-                max,
-            };
+            node = Node::Repeat { inner: Box::new(node), min, max };
         }
         Ok(node)
     }
@@ -114,10 +95,7 @@ impl RegexParser {
             return Ok((min, Some(min)));
         }
         if !self.eat(',') {
-            return Err(format!(
-                "expected ',' or '}}' at position {}",
-                self.position
-            ));
+            return Err(format!("expected ',' or '}}' at position {}", self.position));
         }
         if self.eat('}') {
             return Ok((min, None));
@@ -138,9 +116,7 @@ impl RegexParser {
             self.position += 1;
         }
         let digits: String = self.characters[start..self.position].iter().collect();
-        digits
-            .parse::<u32>()
-            .map_err(|_| format!("integer expected at position {start}"))
+        digits.parse::<u32>().map_err(|_| format!("integer expected at position {start}"))
     }
 
     fn parse_complement(&mut self) -> ParseResult {
@@ -174,21 +150,12 @@ impl RegexParser {
         let Some(low) = first.single else {
             return Ok(first.ranges);
         };
-        if self.peek("-")
-            && self
-                .characters
-                .get(self.position + 1)
-                .is_some_and(|c| *c != ']')
-        {
+        if self.peek("-") && self.characters.get(self.position + 1).is_some_and(|c| *c != ']') {
             self.position += 1;
             let second = self.parse_char_or_class()?;
-            let high = second
-                .single
-                .ok_or_else(|| "invalid character class range".to_string())?;
+            let high = second.single.ok_or_else(|| "invalid character class range".to_string())?;
             if high < low {
-                return Err(format!(
-                    "invalid range: from ({low}) cannot be > to ({high})"
-                ));
+                return Err(format!("invalid range: from ({low}) cannot be > to ({high})"));
             }
             return Ok(vec![(low as u32, high as u32)]);
         }
@@ -247,34 +214,19 @@ impl RegexParser {
             return Err(format!("'{body}' not found"));
         };
         let (Ok(low), Ok(high)) = (low_text.parse::<u64>(), high_text.parse::<u64>()) else {
-            return Err(format!(
-                "interval syntax error at position {}",
-                self.position - 1
-            ));
+            return Err(format!("interval syntax error at position {}", self.position - 1));
         };
-        let (low, high) = if low <= high {
-            (low, high)
-        } else {
-            (high, low)
-        };
+        let (low, high) = if low <= high { (low, high) } else { (high, low) };
         if high - low > 10_000 {
             return Err("interval too large".to_string());
         }
-        let width = if low_text.len() == high_text.len() {
-            low_text.len()
-        } else {
-            0
-        };
+        let width = if low_text.len() == high_text.len() { low_text.len() } else { 0 };
         let numbers = (low..=high)
             .map(|number| {
                 if width > 0 {
                     Node::literal(&format!("{number:0width$}"))
                 } else {
-                    let zeros = Node::Repeat {
-                        inner: Box::new(Node::literal("0")),
-                        min: 0,
-                        max: None,
-                    };
+                    let zeros = Node::Repeat { inner: Box::new(Node::literal("0")), min: 0, max: None };
                     Node::Concat(vec![zeros, Node::literal(&number.to_string())])
                 }
             })
@@ -306,10 +258,7 @@ impl RegexParser {
             'W' => negate(&words),
             other => return Ok(ClassItem::single(other)),
         };
-        Ok(ClassItem {
-            single: None,
-            ranges,
-        })
+        Ok(ClassItem { single: None, ranges })
     }
 }
 
@@ -320,10 +269,7 @@ struct ClassItem {
 
 impl ClassItem {
     fn single(character: char) -> ClassItem {
-        ClassItem {
-            single: Some(character),
-            ranges: vec![(character as u32, character as u32)],
-        }
+        ClassItem { single: Some(character), ranges: vec![(character as u32, character as u32)] }
     }
 }
 

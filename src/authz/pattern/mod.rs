@@ -54,10 +54,7 @@ pub(crate) fn parse_pattern(pattern: &str) -> Result<Node, PatternError> {
         };
         return RegexParser::new(regex)
             .parse()
-            .map_err(|reason| PatternError::InvalidRegex {
-                pattern: pattern.to_string(),
-                reason,
-            });
+            .map_err(|reason| PatternError::InvalidRegex { pattern: pattern.to_string(), reason });
     }
     if pattern == "*" {
         return Ok(Node::AnyString);
@@ -88,8 +85,7 @@ fn single(character: char) -> Node {
 }
 
 /// Compiled pattern sets by source patterns; cleared when full.
-static CACHE: LazyLock<Mutex<HashMap<Vec<String>, Arc<PatternSet>>>> =
-    LazyLock::new(|| Mutex::new(HashMap::new()));
+static CACHE: LazyLock<Mutex<HashMap<Vec<String>, Arc<PatternSet>>>> = LazyLock::new(|| Mutex::new(HashMap::new()));
 const CACHE_CAPACITY: usize = 10_000;
 
 /// The union of several patterns, compiled once.
@@ -102,22 +98,11 @@ pub(crate) struct PatternSet {
 impl PatternSet {
     /// Compiles the union of `patterns` (an empty list matches nothing).
     pub(crate) fn compile<S: AsRef<str>>(patterns: &[S]) -> Result<PatternSet, PatternError> {
-        let nodes = patterns
-            .iter()
-            .map(|pattern| parse_pattern(pattern.as_ref()))
-            .collect::<Result<Vec<_>, _>>()?;
-        let joined = patterns
-            .iter()
-            .map(|pattern| pattern.as_ref())
-            .collect::<Vec<_>>()
-            .join("|");
-        let dfa = automaton::compile_dfa(&Node::Union(nodes))
-            .map_err(|_| PatternError::TooComplex(joined))?;
+        let nodes = patterns.iter().map(|pattern| parse_pattern(pattern.as_ref())).collect::<Result<Vec<_>, _>>()?;
+        let joined = patterns.iter().map(|pattern| pattern.as_ref()).collect::<Vec<_>>().join("|");
+        let dfa = automaton::compile_dfa(&Node::Union(nodes)).map_err(|_| PatternError::TooComplex(joined))?;
         Ok(PatternSet {
-            patterns: patterns
-                .iter()
-                .map(|pattern| pattern.as_ref().to_string())
-                .collect(),
+            patterns: patterns.iter().map(|pattern| pattern.as_ref().to_string()).collect(),
             dfa: Arc::new(dfa),
         })
     }
@@ -125,10 +110,7 @@ impl PatternSet {
     /// Returns the compiled union of `patterns` from a process-wide cache (like Elasticsearch's
     /// automaton cache), compiling it on first use.
     pub(crate) fn cached<S: AsRef<str>>(patterns: &[S]) -> Result<Arc<PatternSet>, PatternError> {
-        let key: Vec<String> = patterns
-            .iter()
-            .map(|pattern| pattern.as_ref().to_string())
-            .collect();
+        let key: Vec<String> = patterns.iter().map(|pattern| pattern.as_ref().to_string()).collect();
         if let Some(found) = CACHE.lock().ok().and_then(|cache| cache.get(&key).cloned()) {
             return Ok(found);
         }
@@ -144,8 +126,7 @@ impl PatternSet {
 
     /// Like [`PatternSet::cached`], treating invalid patterns as matching nothing.
     pub(crate) fn cached_lenient<S: AsRef<str>>(patterns: &[S]) -> Arc<PatternSet> {
-        PatternSet::cached(patterns)
-            .unwrap_or_else(|_| Arc::new(PatternSet::compile_lenient(patterns)))
+        PatternSet::cached(patterns).unwrap_or_else(|_| Arc::new(PatternSet::compile_lenient(patterns)))
     }
 
     /// Compiles the union of `patterns`, treating invalid ones as matching nothing.

@@ -14,9 +14,7 @@ fn glob_to_regex(pattern: &str) -> regex::Regex {
         match character {
             '*' => translated.push_str(".*"),
             '?' => translated.push('.'),
-            '\\' => translated.push_str(&regex::escape(
-                &characters.next().unwrap_or('\\').to_string(),
-            )),
+            '\\' => translated.push_str(&regex::escape(&characters.next().unwrap_or('\\').to_string())),
             other => translated.push_str(&regex::escape(&other.to_string())),
         }
     }
@@ -94,22 +92,10 @@ fn invalid_patterns_are_reported() {
         "invalid pattern [/abc]. patterns starting with '/' indicate regular expression pattern and therefore must also \
          end with '/'. other patterns (those that do not start with '/') will be treated as simple wildcard patterns"
     );
-    assert!(matches!(
-        PatternSet::compile(&["/"]),
-        Err(PatternError::UnterminatedRegex(_))
-    ));
-    assert!(matches!(
-        PatternSet::compile(&["/(ab/"]),
-        Err(PatternError::InvalidRegex { .. })
-    ));
-    assert!(matches!(
-        PatternSet::compile(&["/[ab/"]),
-        Err(PatternError::InvalidRegex { .. })
-    ));
-    assert!(matches!(
-        PatternSet::compile(&["/a{x}/"]),
-        Err(PatternError::InvalidRegex { .. })
-    ));
+    assert!(matches!(PatternSet::compile(&["/"]), Err(PatternError::UnterminatedRegex(_))));
+    assert!(matches!(PatternSet::compile(&["/(ab/"]), Err(PatternError::InvalidRegex { .. })));
+    assert!(matches!(PatternSet::compile(&["/[ab/"]), Err(PatternError::InvalidRegex { .. })));
+    assert!(matches!(PatternSet::compile(&["/a{x}/"]), Err(PatternError::InvalidRegex { .. })));
 }
 
 #[test]
@@ -132,11 +118,8 @@ fn containment_of_index_patterns() {
 }
 
 fn glob_pattern() -> impl Strategy<Value = String> {
-    proptest::collection::vec(
-        prop_oneof![Just('a'), Just('b'), Just('*'), Just('?')],
-        0..4,
-    )
-    .prop_map(|characters| characters.into_iter().collect())
+    proptest::collection::vec(prop_oneof![Just('a'), Just('b'), Just('*'), Just('?')], 0..4)
+        .prop_map(|characters| characters.into_iter().collect())
 }
 
 proptest! {

@@ -24,16 +24,13 @@ pub(crate) mod actions {
     pub(crate) const PROFILE_ACTIVATE: &str = "cluster:admin/xpack/security/profile/activate";
     pub(crate) const PROFILE_GET: &str = "cluster:admin/xpack/security/profile/get";
     pub(crate) const PROFILE_SUGGEST: &str = "cluster:admin/xpack/security/profile/suggest";
-    pub(crate) const PROFILE_HAS_PRIVILEGES: &str =
-        "cluster:admin/xpack/security/profile/has_privileges";
+    pub(crate) const PROFILE_HAS_PRIVILEGES: &str = "cluster:admin/xpack/security/profile/has_privileges";
     pub(crate) const PROFILE_PUT_DATA: &str = "cluster:admin/xpack/security/profile/put/data";
     pub(crate) const PROFILE_SET_ENABLED: &str = "cluster:admin/xpack/security/profile/set_enabled";
     pub(crate) const USER_HAS_PRIVILEGES: &str = "cluster:admin/xpack/security/user/has_privileges";
-    pub(crate) const USER_LIST_PRIVILEGES: &str =
-        "cluster:admin/xpack/security/user/list_privileges";
+    pub(crate) const USER_LIST_PRIVILEGES: &str = "cluster:admin/xpack/security/user/list_privileges";
     pub(crate) const USER_AUTHENTICATE: &str = "cluster:admin/xpack/security/user/authenticate";
-    pub(crate) const MANAGE_APPLICATION_PRIVILEGES: &str =
-        "cluster:admin/xpack/security/privilege/*";
+    pub(crate) const MANAGE_APPLICATION_PRIVILEGES: &str = "cluster:admin/xpack/security/privilege/*";
 }
 
 /// What a resolved cluster privilege grants.
@@ -65,9 +62,7 @@ impl ClusterPrivilege {
     /// Returns whether this privilege implies `other` (Elasticsearch's `ClusterPermission.implies`).
     pub(crate) fn implies(&self, other: &ClusterPrivilege) -> bool {
         match (&self.grant, &other.grant) {
-            (ClusterGrant::Actions(mine), ClusterGrant::Actions(theirs)) => {
-                theirs.is_subset_of(mine)
-            }
+            (ClusterGrant::Actions(mine), ClusterGrant::Actions(theirs)) => theirs.is_subset_of(mine),
             (ClusterGrant::ManageOwnApiKey, ClusterGrant::ManageOwnApiKey) => true,
             _ => false,
         }
@@ -86,15 +81,10 @@ static NAMED: LazyLock<Vec<ClusterPrivilege>> = LazyLock::new(|| {
         .iter()
         .map(|(name, included, excluded)| ClusterPrivilege {
             name: name.to_string(),
-            grant: ClusterGrant::Actions(
-                Language::of_patterns_minus(included, excluded).expect("valid patterns"),
-            ),
+            grant: ClusterGrant::Actions(Language::of_patterns_minus(included, excluded).expect("valid patterns")),
         })
         .collect();
-    privileges.push(ClusterPrivilege {
-        name: MANAGE_OWN_API_KEY.to_string(),
-        grant: ClusterGrant::ManageOwnApiKey,
-    });
+    privileges.push(ClusterPrivilege { name: MANAGE_OWN_API_KEY.to_string(), grant: ClusterGrant::ManageOwnApiKey });
     let implied_counts: Vec<usize> = privileges
         .iter()
         .enumerate()
@@ -106,17 +96,11 @@ static NAMED: LazyLock<Vec<ClusterPrivilege>> = LazyLock::new(|| {
                 .count()
         })
         .collect();
-    let mut ordered: Vec<(usize, ClusterPrivilege)> =
-        implied_counts.into_iter().zip(privileges).collect();
+    let mut ordered: Vec<(usize, ClusterPrivilege)> = implied_counts.into_iter().zip(privileges).collect();
     ordered.sort_by(|(left_count, left), (right_count, right)| {
-        left_count
-            .cmp(right_count)
-            .then_with(|| left.name.cmp(&right.name))
+        left_count.cmp(right_count).then_with(|| left.name.cmp(&right.name))
     });
-    ordered
-        .into_iter()
-        .map(|(_, privilege)| privilege)
-        .collect()
+    ordered.into_iter().map(|(_, privilege)| privilege).collect()
 });
 
 /// Returns whether `name` is a raw cluster action (or action pattern) usable as a privilege.
@@ -150,29 +134,20 @@ pub(crate) fn resolve_cluster_privilege(name: &str) -> Result<ClusterPrivilege, 
     let lowercase = name.to_lowercase();
     if is_cluster_action(&lowercase) {
         let pattern = format!("{lowercase}*");
-        let language = Language::of_patterns(&[pattern])
-            .map_err(|error| EsError::illegal_argument(error.to_string()))?;
-        return Ok(ClusterPrivilege {
-            name: lowercase,
-            grant: ClusterGrant::Actions(language),
-        });
+        let language =
+            Language::of_patterns(&[pattern]).map_err(|error| EsError::illegal_argument(error.to_string()))?;
+        return Ok(ClusterPrivilege { name: lowercase, grant: ClusterGrant::Actions(language) });
     }
     match named_cluster_privilege(&lowercase) {
         Some(privilege) => Ok(privilege.clone()),
-        None => Err(EsError::illegal_argument(
-            unknown_cluster_privilege_message(name),
-        )),
+        None => Err(EsError::illegal_argument(unknown_cluster_privilege_message(name))),
     }
 }
 
 /// Returns the predefined privileges granting `action`, least privileged first, as Elasticsearch
 /// lists them in 403 messages (`this action is granted by the cluster privileges [...]`).
 pub(crate) fn cluster_privileges_granting(action: &str) -> Vec<&'static str> {
-    NAMED
-        .iter()
-        .filter(|privilege| privilege.grants_action(action))
-        .map(|privilege| privilege.name.as_str())
-        .collect()
+    NAMED.iter().filter(|privilege| privilege.grants_action(action)).map(|privilege| privilege.name.as_str()).collect()
 }
 
 /// Returns whether `action` is a security action (excluded from `manage`).

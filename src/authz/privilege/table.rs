@@ -1,11 +1,7 @@
 //! The predefined cluster privileges of `ClusterPrivilegeResolver` and their action patterns.
 
 /// The action patterns that make a privilege name a raw cluster action.
-pub(super) const ALL_CLUSTER: &[&str] = &[
-    "cluster:*",
-    "indices:admin/template/*",
-    "indices:admin/index_template/*",
-];
+pub(super) const ALL_CLUSTER: &[&str] = &["cluster:*", "indices:admin/template/*", "indices:admin/index_template/*"];
 const ALL_SECURITY: &[&str] = &["cluster:admin/xpack/security/*"];
 const HANDSHAKE: &str = "cluster:internal/remote_cluster/handshake";
 const REMOTE_NODES: &str = "cluster:internal/remote_cluster/nodes";
@@ -44,53 +40,21 @@ pub(super) const DEFINITIONS: &[(&str, &[&str], &[&str])] = &[
     ),
     (
         "monitor_inference",
-        &[
-            "cluster:monitor/xpack/inference*",
-            "cluster:monitor/xpack/ml/trained_models/deployment/infer",
-        ],
+        &["cluster:monitor/xpack/inference*", "cluster:monitor/xpack/ml/trained_models/deployment/infer"],
         &[],
     ),
     ("monitor_ml", &["cluster:monitor/xpack/ml/*"], &[]),
-    (
-        "monitor_text_structure",
-        &["cluster:monitor/text_structure/*"],
-        &[],
-    ),
-    (
-        "monitor_data_frame_transforms",
-        &[
-            "cluster:monitor/data_frame/*",
-            "cluster:monitor/transform/*",
-        ],
-        &[],
-    ),
-    (
-        "monitor_transform",
-        &[
-            "cluster:monitor/data_frame/*",
-            "cluster:monitor/transform/*",
-        ],
-        &[],
-    ),
+    ("monitor_text_structure", &["cluster:monitor/text_structure/*"], &[]),
+    ("monitor_data_frame_transforms", &["cluster:monitor/data_frame/*", "cluster:monitor/transform/*"], &[]),
+    ("monitor_transform", &["cluster:monitor/data_frame/*", "cluster:monitor/transform/*"], &[]),
     ("monitor_watcher", &["cluster:monitor/xpack/watcher/*"], &[]),
     ("monitor_reindex", &["cluster:monitor/reindex/*"], &[]),
     ("monitor_rollup", &["cluster:monitor/xpack/rollup/*"], &[]),
-    (
-        "monitor_enrich",
-        &[
-            "cluster:monitor/xpack/enrich/*",
-            "cluster:admin/xpack/enrich/get",
-        ],
-        &[],
-    ),
+    ("monitor_enrich", &["cluster:monitor/xpack/enrich/*", "cluster:admin/xpack/enrich/get"], &[]),
     ("monitor_esql", &["cluster:monitor/xpack/esql/*"], &[]),
     ("monitor_stats", &["cluster:monitor/stats*"], &[]),
     ("manage", ALL_CLUSTER, ALL_SECURITY),
-    (
-        "manage_connector",
-        &["cluster:admin/xpack/connector/*"],
-        CONNECTOR_SECRETS,
-    ),
+    ("manage_connector", &["cluster:admin/xpack/connector/*"], CONNECTOR_SECRETS),
     (
         "manage_inference",
         &[
@@ -102,11 +66,7 @@ pub(super) const DEFINITIONS: &[(&str, &[&str], &[&str])] = &[
         ],
         &[],
     ),
-    (
-        "manage_ml",
-        &["cluster:admin/xpack/ml/*", "cluster:monitor/xpack/ml/*"],
-        &[],
-    ),
+    ("manage_ml", &["cluster:admin/xpack/ml/*", "cluster:monitor/xpack/ml/*"], &[]),
     (
         "manage_data_frame_transforms",
         &[
@@ -127,64 +87,19 @@ pub(super) const DEFINITIONS: &[(&str, &[&str], &[&str])] = &[
         ],
         &[],
     ),
-    (
-        "manage_token",
-        &["cluster:admin/xpack/security/token/*"],
-        &[],
-    ),
-    (
-        "manage_watcher",
-        &[
-            "cluster:admin/xpack/watcher/*",
-            "cluster:monitor/xpack/watcher/*",
-        ],
-        &[],
-    ),
-    (
-        "manage_reindex",
-        &["cluster:admin/reindex/*", "cluster:monitor/reindex/*"],
-        &[],
-    ),
+    ("manage_token", &["cluster:admin/xpack/security/token/*"], &[]),
+    ("manage_watcher", &["cluster:admin/xpack/watcher/*", "cluster:monitor/xpack/watcher/*"], &[]),
+    ("manage_reindex", &["cluster:admin/reindex/*", "cluster:monitor/reindex/*"], &[]),
     (
         "manage_index_templates",
-        &[
-            "indices:admin/template/*",
-            "indices:admin/index_template/*",
-            "cluster:admin/component_template/*",
-        ],
+        &["indices:admin/template/*", "indices:admin/index_template/*", "cluster:admin/component_template/*"],
         &[],
     ),
-    (
-        "manage_ingest_pipelines",
-        &["cluster:admin/ingest/pipeline/*"],
-        &[],
-    ),
-    (
-        "read_pipeline",
-        &[
-            "cluster:admin/ingest/pipeline/get",
-            "cluster:admin/ingest/pipeline/simulate",
-        ],
-        &[],
-    ),
-    (
-        "read_project_routing",
-        &[
-            "cluster:monitor/project/*",
-            "cluster:monitor/project_routing/*",
-        ],
-        &[],
-    ),
-    (
-        "transport_client",
-        &["cluster:monitor/nodes/liveness", "cluster:monitor/state"],
-        &[],
-    ),
-    (
-        "manage_security",
-        ALL_SECURITY,
-        &["cluster:admin/xpack/security/delegate_pki"],
-    ),
+    ("manage_ingest_pipelines", &["cluster:admin/ingest/pipeline/*"], &[]),
+    ("read_pipeline", &["cluster:admin/ingest/pipeline/get", "cluster:admin/ingest/pipeline/simulate"], &[]),
+    ("read_project_routing", &["cluster:monitor/project/*", "cluster:monitor/project_routing/*"], &[]),
+    ("transport_client", &["cluster:monitor/nodes/liveness", "cluster:monitor/state"], &[]),
+    ("manage_security", ALL_SECURITY, &["cluster:admin/xpack/security/delegate_pki"]),
     (
         "read_security",
         &[
@@ -219,77 +134,27 @@ pub(super) const DEFINITIONS: &[(&str, &[&str], &[&str])] = &[
         &[],
     ),
     ("manage_oidc", &["cluster:admin/xpack/security/oidc/*"], &[]),
-    (
-        "manage_api_key",
-        &["cluster:admin/xpack/security/api_key/*"],
-        &[],
-    ),
-    (
-        "grant_api_key",
-        &["cluster:admin/xpack/security/api_key/grant*"],
-        &[],
-    ),
-    (
-        "clone_api_key",
-        &["cluster:admin/xpack/security/api_key/clone*"],
-        &[],
-    ),
-    (
-        "manage_service_account",
-        &["cluster:admin/xpack/security/service_account/*"],
-        &[],
-    ),
-    (
-        "manage_user_profile",
-        &["cluster:admin/xpack/security/profile/*"],
-        &[],
-    ),
-    (
-        "manage_named_credentials",
-        &["cluster:admin/xpack/security/named_credentials/*"],
-        &[],
-    ),
-    (
-        "read_named_credentials",
-        &["cluster:admin/xpack/security/named_credentials/get"],
-        &[],
-    ),
+    ("manage_api_key", &["cluster:admin/xpack/security/api_key/*"], &[]),
+    ("grant_api_key", &["cluster:admin/xpack/security/api_key/grant*"], &[]),
+    ("clone_api_key", &["cluster:admin/xpack/security/api_key/clone*"], &[]),
+    ("manage_service_account", &["cluster:admin/xpack/security/service_account/*"], &[]),
+    ("manage_user_profile", &["cluster:admin/xpack/security/profile/*"], &[]),
+    ("manage_named_credentials", &["cluster:admin/xpack/security/named_credentials/*"], &[]),
+    ("read_named_credentials", &["cluster:admin/xpack/security/named_credentials/get"], &[]),
     ("manage_pipeline", &["cluster:admin/ingest/pipeline/*"], &[]),
     (
         "manage_project_routing",
-        &[
-            "cluster:monitor/project/*",
-            "cluster:monitor/project_routing/*",
-            "cluster:admin/project_routing/*",
-        ],
+        &["cluster:monitor/project/*", "cluster:monitor/project_routing/*", "cluster:admin/project_routing/*"],
         &[],
     ),
-    (
-        "manage_rollup",
-        &[
-            "cluster:admin/xpack/rollup/*",
-            "cluster:monitor/xpack/rollup/*",
-        ],
-        &[],
-    ),
+    ("manage_rollup", &["cluster:admin/xpack/rollup/*", "cluster:monitor/xpack/rollup/*"], &[]),
     ("manage_autoscaling", &["cluster:admin/autoscaling/*"], &[]),
     (
         "manage_ccr",
-        &[
-            "cluster:admin/xpack/ccr/*",
-            "cluster:monitor/state",
-            "cluster:admin/xpack/security/user/has_privileges",
-        ],
+        &["cluster:admin/xpack/ccr/*", "cluster:monitor/state", "cluster:admin/xpack/security/user/has_privileges"],
         &[],
     ),
-    (
-        "read_ccr",
-        &[
-            "cluster:monitor/state",
-            "cluster:admin/xpack/security/user/has_privileges",
-        ],
-        &[],
-    ),
+    ("read_ccr", &["cluster:monitor/state", "cluster:admin/xpack/security/user/has_privileges"], &[]),
     (
         "create_snapshot",
         &[
@@ -312,14 +177,7 @@ pub(super) const DEFINITIONS: &[(&str, &[&str], &[&str])] = &[
         &[],
     ),
     ("manage_ilm", &["cluster:admin/ilm/*"], &[]),
-    (
-        "read_ilm",
-        &[
-            "cluster:admin/ilm/get",
-            "cluster:admin/ilm/operation_mode/get",
-        ],
-        &[],
-    ),
+    ("read_ilm", &["cluster:admin/ilm/get", "cluster:admin/ilm/operation_mode/get"], &[]),
     (
         "manage_slm",
         &[
@@ -330,79 +188,26 @@ pub(super) const DEFINITIONS: &[(&str, &[&str], &[&str])] = &[
         ],
         &[],
     ),
-    (
-        "read_slm",
-        &[
-            "cluster:admin/slm/status",
-            "cluster:admin/slm/get",
-            "cluster:admin/ilm/operation_mode/get",
-        ],
-        &[],
-    ),
+    ("read_slm", &["cluster:admin/slm/status", "cluster:admin/slm/get", "cluster:admin/ilm/operation_mode/get"], &[]),
     (
         "delegate_pki",
-        &[
-            "cluster:admin/xpack/security/delegate_pki",
-            "cluster:admin/xpack/security/token/invalidate",
-        ],
+        &["cluster:admin/xpack/security/delegate_pki", "cluster:admin/xpack/security/token/invalidate"],
         &[],
     ),
-    (
-        "manage_enrich",
-        &[
-            "cluster:admin/xpack/enrich/*",
-            "cluster:monitor/xpack/enrich/*",
-        ],
-        &[],
-    ),
-    (
-        "manage_logstash_pipelines",
-        &["cluster:admin/logstash/pipeline/*"],
-        &[],
-    ),
-    (
-        "read_fleet_secrets",
-        &["cluster:admin/fleet/secrets/get"],
-        &[],
-    ),
-    (
-        "write_fleet_secrets",
-        &[
-            "cluster:admin/fleet/secrets/post",
-            "cluster:admin/fleet/secrets/delete",
-        ],
-        &[],
-    ),
+    ("manage_enrich", &["cluster:admin/xpack/enrich/*", "cluster:monitor/xpack/enrich/*"], &[]),
+    ("manage_logstash_pipelines", &["cluster:admin/logstash/pipeline/*"], &[]),
+    ("read_fleet_secrets", &["cluster:admin/fleet/secrets/get"], &[]),
+    ("write_fleet_secrets", &["cluster:admin/fleet/secrets/post", "cluster:admin/fleet/secrets/delete"], &[]),
     ("cancel_task", &["cluster:admin/tasks/cancel*"], &[]),
-    (
-        "manage_search_application",
-        &["cluster:admin/xpack/application/search_application/*"],
-        &[],
-    ),
+    ("manage_search_application", &["cluster:admin/xpack/application/search_application/*"], &[]),
     (
         "manage_search_synonyms",
-        &[
-            "cluster:admin/synonyms/*",
-            "cluster:admin/synonyms_sets/*",
-            "cluster:admin/synonym_rules/*",
-        ],
+        &["cluster:admin/synonyms/*", "cluster:admin/synonyms_sets/*", "cluster:admin/synonym_rules/*"],
         &[],
     ),
-    (
-        "manage_behavioral_analytics",
-        &["cluster:admin/xpack/application/analytics/*"],
-        &[],
-    ),
-    (
-        "post_behavioral_analytics_event",
-        &["cluster:admin/xpack/application/analytics/post_event"],
-        &[],
-    ),
-    (
-        "manage_search_query_rules",
-        &["cluster:admin/xpack/query_rules/*"],
-        &[],
-    ),
+    ("manage_behavioral_analytics", &["cluster:admin/xpack/application/analytics/*"], &[]),
+    ("post_behavioral_analytics_event", &["cluster:admin/xpack/application/analytics/post_event"], &[]),
+    ("manage_search_query_rules", &["cluster:admin/xpack/query_rules/*"], &[]),
     (
         "cross_cluster_search",
         &[
@@ -422,21 +227,10 @@ pub(super) const DEFINITIONS: &[(&str, &[&str], &[&str])] = &[
     ),
     (
         "cross_cluster_replication",
-        &[
-            HANDSHAKE,
-            REMOTE_NODES,
-            BAN_PARENT,
-            CANCEL_CHILD,
-            "cluster:monitor/xpack/info",
-            "cluster:monitor/state",
-        ],
+        &[HANDSHAKE, REMOTE_NODES, BAN_PARENT, CANCEL_CHILD, "cluster:monitor/xpack/info", "cluster:monitor/state"],
         &[],
     ),
-    (
-        "read_connector_secrets",
-        &["cluster:admin/xpack/connector/secret/get"],
-        &[],
-    ),
+    ("read_connector_secrets", &["cluster:admin/xpack/connector/secret/get"], &[]),
     (
         "write_connector_secrets",
         &[

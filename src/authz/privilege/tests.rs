@@ -22,103 +22,43 @@ fn grants_table() {
         ("manage", "cluster:admin/xpack/security/user/put", false),
         ("manage_security", PROFILE_ACTIVATE, true),
         ("manage_security", PROFILE_SET_ENABLED, true),
-        (
-            "manage_security",
-            "cluster:admin/xpack/security/delegate_pki",
-            false,
-        ),
+        ("manage_security", "cluster:admin/xpack/security/delegate_pki", false),
         ("manage_user_profile", PROFILE_ACTIVATE, true),
         ("manage_user_profile", PROFILE_PUT_DATA, true),
         ("manage_user_profile", PROFILE_SET_ENABLED, true),
-        (
-            "manage_user_profile",
-            "cluster:admin/xpack/security/user/get",
-            false,
-        ),
+        ("manage_user_profile", "cluster:admin/xpack/security/user/get", false),
         ("read_security", PROFILE_GET, true),
         ("read_security", PROFILE_SUGGEST, true),
         ("read_security", PROFILE_HAS_PRIVILEGES, true),
         ("read_security", PROFILE_ACTIVATE, false),
         ("read_security", PROFILE_SET_ENABLED, false),
         ("read_security", PROFILE_PUT_DATA, false),
-        (
-            "read_security",
-            "cluster:admin/xpack/security/service_account/credential/get[n]",
-            true,
-        ),
+        ("read_security", "cluster:admin/xpack/security/service_account/credential/get[n]", true),
         ("monitor", "cluster:monitor/health", true),
         ("monitor", "indices:admin/template/get", true),
         ("monitor", "cluster:admin/ingest/pipeline/get", false),
-        (
-            "manage_api_key",
-            "cluster:admin/xpack/security/api_key/create",
-            true,
-        ),
-        (
-            "manage_own_api_key",
-            "cluster:admin/xpack/security/api_key/create",
-            true,
-        ),
-        (
-            "grant_api_key",
-            "cluster:admin/xpack/security/api_key/grant",
-            true,
-        ),
-        (
-            "manage_token",
-            "cluster:admin/xpack/security/token/create",
-            true,
-        ),
-        (
-            "manage_saml",
-            "cluster:admin/xpack/security/token/refresh",
-            true,
-        ),
+        ("manage_api_key", "cluster:admin/xpack/security/api_key/create", true),
+        ("manage_own_api_key", "cluster:admin/xpack/security/api_key/create", true),
+        ("grant_api_key", "cluster:admin/xpack/security/api_key/grant", true),
+        ("manage_token", "cluster:admin/xpack/security/token/create", true),
+        ("manage_saml", "cluster:admin/xpack/security/token/refresh", true),
         ("manage_ilm", "cluster:admin/ilm/put", true),
         ("read_ilm", "cluster:admin/ilm/get", true),
         ("read_ilm", "cluster:admin/ilm/put", false),
-        (
-            "manage_connector",
-            "cluster:admin/xpack/connector/put",
-            true,
-        ),
-        (
-            "manage_connector",
-            "cluster:admin/xpack/connector/secret/get",
-            false,
-        ),
+        ("manage_connector", "cluster:admin/xpack/connector/put", true),
+        ("manage_connector", "cluster:admin/xpack/connector/secret/get", false),
         ("cancel_task", "cluster:admin/tasks/cancel", true),
         ("monitor_stats", "cluster:monitor/stats[n]", true),
         ("none", "cluster:monitor/health", false),
-        (
-            "manage_data_stream_global_retention",
-            "cluster:admin/data_stream/global_retention/put",
-            false,
-        ),
-        (
-            "cluster:admin/xpack/security/profile/get",
-            PROFILE_GET,
-            true,
-        ),
-        (
-            "cluster:admin/xpack/security/profile/*",
-            PROFILE_ACTIVATE,
-            true,
-        ),
+        ("manage_data_stream_global_retention", "cluster:admin/data_stream/global_retention/put", false),
+        ("cluster:admin/xpack/security/profile/get", PROFILE_GET, true),
+        ("cluster:admin/xpack/security/profile/*", PROFILE_ACTIVATE, true),
         ("cluster:*", PROFILE_ACTIVATE, true),
-        (
-            "CLUSTER:ADMIN/XPACK/SECURITY/PROFILE/GET",
-            PROFILE_GET,
-            true,
-        ),
+        ("CLUSTER:ADMIN/XPACK/SECURITY/PROFILE/GET", PROFILE_GET, true),
         ("MANAGE_SECURITY", PROFILE_GET, true),
     ];
     for (privilege, action, expected) in table {
-        assert_eq!(
-            named(privilege).grants_action(action),
-            *expected,
-            "{privilege} on {action}"
-        );
+        assert_eq!(named(privilege).grants_action(action), *expected, "{privilege} on {action}");
     }
 }
 
@@ -145,23 +85,11 @@ fn implication_table() {
         ("all", "cluster:admin/xpack/security/profile/get", true),
         ("manage", "cluster:admin/xpack/security/profile/get", false),
         // A raw action privilege is the pattern `<action>*`, which read_security does not cover.
-        (
-            "read_security",
-            "cluster:admin/xpack/security/profile/get",
-            false,
-        ),
-        (
-            "cluster:admin/xpack/security/profile/*",
-            "manage_user_profile",
-            true,
-        ),
+        ("read_security", "cluster:admin/xpack/security/profile/get", false),
+        ("cluster:admin/xpack/security/profile/*", "manage_user_profile", true),
     ];
     for (granted, requested, expected) in table {
-        assert_eq!(
-            named(granted).implies(&named(requested)),
-            *expected,
-            "{granted} implies {requested}"
-        );
+        assert_eq!(named(granted).implies(&named(requested)), *expected, "{granted} implies {requested}");
     }
 }
 
@@ -171,20 +99,10 @@ fn names_are_ordered_least_privileged_first() {
     assert_eq!(names.len(), DEFINITIONS.len() + 1);
     assert_eq!(
         &names[..4],
-        [
-            "manage_own_api_key",
-            "manage_data_stream_global_retention",
-            "monitor_data_stream_global_retention",
-            "none"
-        ]
+        ["manage_own_api_key", "manage_data_stream_global_retention", "monitor_data_stream_global_retention", "none"]
     );
     assert_eq!(names.last(), Some(&"all"));
-    let position = |name: &str| {
-        names
-            .iter()
-            .position(|candidate| *candidate == name)
-            .unwrap()
-    };
+    let position = |name: &str| names.iter().position(|candidate| *candidate == name).unwrap();
     assert!(position("manage_user_profile") < position("manage_security"));
     assert!(position("read_security") < position("manage_security"));
     assert!(position("monitor") < position("manage"));
@@ -193,33 +111,16 @@ fn names_are_ordered_least_privileged_first() {
 
 #[test]
 fn granting_privileges_for_profile_actions() {
-    assert_eq!(
-        cluster_privileges_granting(PROFILE_ACTIVATE),
-        ["manage_user_profile", "manage_security", "all"]
-    );
-    assert_eq!(
-        cluster_privileges_granting(PROFILE_SET_ENABLED),
-        ["manage_user_profile", "manage_security", "all"]
-    );
-    assert_eq!(
-        cluster_privileges_granting(PROFILE_PUT_DATA),
-        ["manage_user_profile", "manage_security", "all"]
-    );
+    assert_eq!(cluster_privileges_granting(PROFILE_ACTIVATE), ["manage_user_profile", "manage_security", "all"]);
+    assert_eq!(cluster_privileges_granting(PROFILE_SET_ENABLED), ["manage_user_profile", "manage_security", "all"]);
+    assert_eq!(cluster_privileges_granting(PROFILE_PUT_DATA), ["manage_user_profile", "manage_security", "all"]);
     for action in [PROFILE_GET, PROFILE_SUGGEST, PROFILE_HAS_PRIVILEGES] {
         assert_eq!(
             cluster_privileges_granting(action),
-            [
-                "manage_user_profile",
-                "read_security",
-                "manage_security",
-                "all"
-            ]
+            ["manage_user_profile", "read_security", "manage_security", "all"]
         );
     }
-    assert_eq!(
-        cluster_privileges_granting("cluster:monitor/health"),
-        ["monitor", "manage", "all"]
-    );
+    assert_eq!(cluster_privileges_granting("cluster:monitor/health"), ["monitor", "manage", "all"]);
 }
 
 #[test]
@@ -229,9 +130,7 @@ fn unknown_privileges_are_rejected_like_elasticsearch() {
     assert!(error.reason.starts_with(
         "unknown cluster privilege [foo]. a privilege must be either one of the predefined cluster privilege names [manage_own_api_key,"
     ));
-    assert!(error
-        .reason
-        .ends_with(",all] or a pattern over one of the available cluster actions"));
+    assert!(error.reason.ends_with(",all] or a pattern over one of the available cluster actions"));
     assert!(resolve_cluster_privilege("indices:data/read/search").is_err());
     assert!(resolve_cluster_privilege("indices:admin/template/put").is_ok());
 }

@@ -50,7 +50,8 @@ fn normalize_attribute_value(text: &str) -> Option<String> {
     let name = name.trim();
     let is_descriptor = name.chars().next().is_some_and(|first| first.is_ascii_alphabetic())
         && name.chars().all(|character| character.is_ascii_alphanumeric() || character == '-');
-    let is_oid = !name.is_empty() && name.split('.').all(|arc| !arc.is_empty() && arc.chars().all(|digit| digit.is_ascii_digit()));
+    let is_oid = !name.is_empty()
+        && name.split('.').all(|arc| !arc.is_empty() && arc.chars().all(|digit| digit.is_ascii_digit()));
     if !is_descriptor && !is_oid {
         return None;
     }

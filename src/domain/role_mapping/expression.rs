@@ -28,7 +28,10 @@ pub(crate) enum FieldValue {
     /// Numbers are read as longs, as Elasticsearch's parser does.
     Number(i64),
     /// A string, with its compiled pattern when it contains `*` or is a `/regex/`.
-    Text { text: String, pattern: Option<Pattern> },
+    Text {
+        text: String,
+        pattern: Option<Pattern>,
+    },
 }
 
 /// Why a rules expression was refused: the Elasticsearch exception type and reason.
@@ -107,7 +110,9 @@ impl FieldValue {
                 };
                 Ok(FieldValue::Text { text: text.clone(), pattern })
             }
-            other => Err(RulesError::parse(format!("expected a field value but found [{}] instead", token_name(other)))),
+            other => {
+                Err(RulesError::parse(format!("expected a field value but found [{}] instead", token_name(other))))
+            }
         }
     }
 
@@ -150,7 +155,12 @@ fn parse_rules_object(object_name: &str, value: &Value, allow_except: bool) -> R
     Ok(expression)
 }
 
-fn parse_expression(field: &str, value: &Value, allow_except: bool, object_name: &str) -> Result<Expression, RulesError> {
+fn parse_expression(
+    field: &str,
+    value: &Value,
+    allow_except: bool,
+    object_name: &str,
+) -> Result<Expression, RulesError> {
     match field {
         "any" => Ok(Expression::Any(parse_expression_array("any", value, false)?)),
         "all" => Ok(Expression::All(parse_expression_array("all", value, true)?)),
@@ -238,7 +248,10 @@ mod tests {
 
     #[test]
     fn parse_errors_use_elasticsearch_messages() {
-        assert_eq!(parse_error(json!({})), "failed to parse rules expression. object [mapping1] does not contain any fields");
+        assert_eq!(
+            parse_error(json!({})),
+            "failed to parse rules expression. object [mapping1] does not contain any fields"
+        );
         assert_eq!(
             parse_error(json!({"field": {"a": 1}, "any": []})),
             "failed to parse rules expression. object [mapping1] contains multiple fields"
@@ -268,7 +281,10 @@ mod tests {
             parse_error(json!({"field": {"username": {"a": 1}}})),
             "failed to parse rules expression. expected a field value but found [START_OBJECT] instead"
         );
-        assert_eq!(parse_error(json!({"field": {}})), "failed to parse rules expression. object [field] does not contain any fields");
+        assert_eq!(
+            parse_error(json!({"field": {}})),
+            "failed to parse rules expression. object [field] does not contain any fields"
+        );
         assert_eq!(
             parse_error(json!({"field": {"a": 1, "b": 2}})),
             "failed to parse rules expression. object [field] contains multiple fields"

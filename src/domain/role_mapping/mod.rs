@@ -82,7 +82,12 @@ impl RoleMapping {
             };
             let failed = |cause_type: &str, cause_reason: &str| {
                 let reason = format!("[{PARSER}] failed to parse field [{field}]");
-                parsing_exception(value_location, &reason, "x_content_parse_exception", Some((cause_type, cause_reason)))
+                parsing_exception(
+                    value_location,
+                    &reason,
+                    "x_content_parse_exception",
+                    Some((cause_type, cause_reason)),
+                )
             };
             match field.as_str() {
                 "roles" => {
@@ -97,7 +102,12 @@ impl RoleMapping {
                             Value::String(text) => names.push(text.clone()),
                             Value::Number(number) => names.push(number.to_string()),
                             Value::Bool(flag) => names.push(flag.to_string()),
-                            other => return Err(failed("illegal_state_exception", &format!("Can't get text on a {}", token_name(other)))),
+                            other => {
+                                return Err(failed(
+                                    "illegal_state_exception",
+                                    &format!("Can't get text on a {}", token_name(other)),
+                                ))
+                            }
                         }
                     }
                     roles = Some(names);
@@ -110,7 +120,10 @@ impl RoleMapping {
                     };
                     let mut templates = Vec::with_capacity(items.len());
                     for item in items {
-                        templates.push(RoleTemplate::parse(item).map_err(|(cause_type, cause_reason)| failed(cause_type, &cause_reason))?);
+                        templates.push(
+                            RoleTemplate::parse(item)
+                                .map_err(|(cause_type, cause_reason)| failed(cause_type, &cause_reason))?,
+                        );
                     }
                     role_templates = Some(templates);
                 }
@@ -118,7 +131,8 @@ impl RoleMapping {
                     if !value.is_object() {
                         return Err(unsupported());
                     }
-                    let expression = Expression::parse(name, value).map_err(|error| failed(error.error_type, &error.reason))?;
+                    let expression =
+                        Expression::parse(name, value).map_err(|error| failed(error.error_type, &error.reason))?;
                     rules = Some(expression);
                 }
                 "metadata" => match value {
@@ -179,7 +193,10 @@ impl RoleMapping {
             object.insert("roles".into(), Value::from(self.roles.clone()));
         }
         if !self.role_templates.is_empty() {
-            object.insert("role_templates".into(), Value::Array(self.role_templates.iter().map(RoleTemplate::to_json).collect()));
+            object.insert(
+                "role_templates".into(),
+                Value::Array(self.role_templates.iter().map(RoleTemplate::to_json).collect()),
+            );
         }
         object.insert("rules".into(), self.rules.to_json());
         object.insert("metadata".into(), Value::Object(self.metadata.clone()));
@@ -204,7 +221,8 @@ impl RoleMapping {
 pub(crate) fn mapped_roles<'a>(mappings: impl IntoIterator<Item = &'a RoleMapping>, user: &UserData) -> Vec<String> {
     let model = UserModel::new(user);
     let template_model = template_model(user);
-    let mut roles: Vec<String> = mappings.into_iter().flat_map(|mapping| mapping.roles_for(&model, &template_model)).collect();
+    let mut roles: Vec<String> =
+        mappings.into_iter().flat_map(|mapping| mapping.roles_for(&model, &template_model)).collect();
     roles.sort();
     roles.dedup();
     roles
@@ -245,37 +263,7 @@ fn parsing_exception(location: Location, reason: &str, cause_type: &str, inner_c
 
 /// The ` did you mean [...]?` suffix of unknown-field errors (similarity above 0.5).
 fn did_you_mean(unknown: &str) -> String {
-    let mut scored: Vec<(f64, &str)> = FIELDS
-        .iter()
-        .map(|candidate| (similarity(unknown, candidate), *candidate))
-        .filter(|(score, _)| *score > 0.5)
-        .collect();
-    scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(b.1)));
-    match scored.as_slice() {
-        [] => String::new(),
-        [(_, single)] => format!(" did you mean [{single}]?"),
-        many => format!(" did you mean any of [{}]?", many.iter().map(|(_, name)| *name).collect::<Vec<_>>().join(", ")),
-    }
-}
-
-/// Lucene's `LevenshteinDistance`: 1 - edit distance / longer length.
-fn similarity(left: &str, right: &str) -> f64 {
-    let left: Vec<char> = left.chars().collect();
-    let right: Vec<char> = right.chars().collect();
-    let longest = left.len().max(right.len());
-    if longest == 0 {
-        return 1.0;
-    }
-    let mut previous: Vec<usize> = (0..=right.len()).collect();
-    for (row, left_char) in left.iter().enumerate() {
-        let mut current = vec![row + 1; right.len() + 1];
-        for (column, right_char) in right.iter().enumerate() {
-            let substitution = previous[column] + usize::from(left_char != right_char);
-            current[column + 1] = substitution.min(previous[column + 1] + 1).min(current[column] + 1);
-        }
-        previous = current;
-    }
-    1.0 - previous[right.len()] as f64 / longest as f64
+    crate::domain::xcontent::did_you_mean(unknown, FIELDS)
 }
 
 #[cfg(test)]

@@ -164,7 +164,9 @@ fn translate_class(characters: &[char], start: usize, translated: &mut String) -
 
 fn class_char(characters: &[char], index: usize) -> Result<(char, usize), String> {
     match characters[index] {
-        '\\' => characters.get(index + 1).map(|escaped| (*escaped, index + 2)).ok_or_else(|| "expected ']'".to_string()),
+        '\\' => {
+            characters.get(index + 1).map(|escaped| (*escaped, index + 2)).ok_or_else(|| "expected ']'".to_string())
+        }
         plain => Ok((plain, index + 1)),
     }
 }

@@ -41,7 +41,10 @@ impl RoleTemplate {
     pub(crate) fn parse(value: &Value) -> Result<RoleTemplate, (&'static str, String)> {
         const PARSER: &str = "role-mapping-template";
         let Value::Object(object) = value else {
-            return Err(("x_content_parse_exception", format!("[{PARSER}] Expected START_OBJECT but was: {}", token_name(value))));
+            return Err((
+                "x_content_parse_exception",
+                format!("[{PARSER}] Expected START_OBJECT but was: {}", token_name(value)),
+            ));
         };
         let mut template = None;
         let mut format = TemplateFormat::String;
@@ -113,7 +116,9 @@ impl RoleTemplate {
             TemplateFormat::String => vec![evaluation],
             TemplateFormat::Json => match serde_json::from_str::<Value>(&evaluation) {
                 Ok(Value::String(single)) => vec![single],
-                Ok(Value::Array(items)) => items.into_iter().filter_map(|item| item.as_str().map(str::to_string)).collect(),
+                Ok(Value::Array(items)) => {
+                    items.into_iter().filter_map(|item| item.as_str().map(str::to_string)).collect()
+                }
                 _ => {
                     tracing::warn!("role template evaluated to something other than a JSON string or array; no roles");
                     Vec::new()
@@ -124,7 +129,9 @@ impl RoleTemplate {
     }
 
     fn segments(&self) -> Result<Vec<Segment<'_>>, (&'static str, String)> {
-        let unsupported = || ("illegal_argument_exception", format!("unsupported role template [{}]: profiled supports {{{{name}}}}, {{{{{{name}}}}}} and {{{{#tojson}}}}name{{{{/tojson}}}}", self.source));
+        let unsupported = || {
+            ("illegal_argument_exception", format!("unsupported role template [{}]: profiled supports {{{{name}}}}, {{{{{{name}}}}}} and {{{{#tojson}}}}name{{{{/tojson}}}}", self.source))
+        };
         let mut segments = Vec::new();
         let mut rest = self.source.as_str();
         while let Some(start) = rest.find("{{") {
@@ -164,7 +171,10 @@ fn template_source(template_text: &str) -> Result<String, (&'static str, String)
         .map_err(|_| ("x_content_parse_exception", format!("failed to parse template [{template_text}]")))?;
     match parsed.get("source") {
         Some(Value::String(source)) => Ok(source.clone()),
-        _ => Err(("illegal_argument_exception", format!("role template [{template_text}] must have a [source]; stored scripts are not supported"))),
+        _ => Err((
+            "illegal_argument_exception",
+            format!("role template [{template_text}] must have a [source]; stored scripts are not supported"),
+        )),
     }
 }
 
@@ -186,7 +196,9 @@ fn display(value: Option<&Value>) -> String {
     match value {
         None | Some(Value::Null) => String::new(),
         Some(Value::String(text)) => text.clone(),
-        Some(Value::Array(items)) => format!("[{}]", items.iter().map(|item| display(Some(item))).collect::<Vec<_>>().join(", ")),
+        Some(Value::Array(items)) => {
+            format!("[{}]", items.iter().map(|item| display(Some(item))).collect::<Vec<_>>().join(", "))
+        }
         Some(other) => other.to_string(),
     }
 }
@@ -208,14 +220,20 @@ mod tests {
 
     #[test]
     fn string_and_json_templates_give_role_names() {
-        let string_template = RoleTemplate::parse(&json!({"template": {"source": "_user_{{username}}"}})).expect("valid");
+        let string_template =
+            RoleTemplate::parse(&json!({"template": {"source": "_user_{{username}}"}})).expect("valid");
         assert_eq!(string_template.role_names(&model()), vec!["_user_joe"]);
         let json_template =
-            RoleTemplate::parse(&json!({"template": {"source": "{{#tojson}}groups{{/tojson}}"}, "format": "json"})).expect("valid");
+            RoleTemplate::parse(&json!({"template": {"source": "{{#tojson}}groups{{/tojson}}"}, "format": "json"}))
+                .expect("valid");
         assert_eq!(json_template.role_names(&model()), vec!["admins", "devs"]);
-        let dotted = RoleTemplate::parse(&json!({"template": "{\"source\":\"{{realm.name}}-{{metadata.tenant}}\"}"})).expect("valid");
+        let dotted = RoleTemplate::parse(&json!({"template": "{\"source\":\"{{realm.name}}-{{metadata.tenant}}\"}"}))
+            .expect("valid");
         assert_eq!(dotted.role_names(&model()), vec!["jwt1-acme"]);
-        assert_eq!(json_template.to_json(), json!({"template": "{\"source\":\"{{#tojson}}groups{{/tojson}}\"}", "format": "json"}));
+        assert_eq!(
+            json_template.to_json(),
+            json!({"template": "{\"source\":\"{{#tojson}}groups{{/tojson}}\"}", "format": "json"})
+        );
     }
 
     #[test]

@@ -36,7 +36,8 @@ fn a_full_mapping_round_trips() {
 
 #[test]
 fn a_single_role_string_and_string_booleans_are_accepted() {
-    let mapping = parse(json!({"roles": "user", "enabled": "false", "rules": {"field": {"username": "*"}}})).expect("valid");
+    let mapping =
+        parse(json!({"roles": "user", "enabled": "false", "rules": {"field": {"username": "*"}}})).expect("valid");
     assert_eq!(mapping.roles, vec!["user"]);
     assert!(!mapping.enabled);
     assert_eq!(mapping.to_json()["metadata"], json!({}));
@@ -128,7 +129,12 @@ fn role_templates_give_roles() {
         "rules": {"field": {"realm.name": "jwt1"}}
     }))
     .expect("valid");
-    let user = UserData { username: "joe".into(), groups: vec!["g1".into()], realm_name: "jwt1".into(), ..UserData::default() };
+    let user = UserData {
+        username: "joe".into(),
+        groups: vec!["g1".into()],
+        realm_name: "jwt1".into(),
+        ..UserData::default()
+    };
     assert_eq!(mapped_roles([&mapping], &user), vec!["g1"]);
     let stored = RoleMapping::from_stored("m", &mapping.to_json()).expect("stored form parses");
     assert_eq!(mapped_roles([&stored], &user), vec!["g1"]);

@@ -13,27 +13,27 @@ use profiled::app::{bootstrap_elastic_password, AppState};
 use profiled::config::Config;
 use profiled::store::sqlite::SqliteStore;
 
-pub const ELASTIC_PASSWORD: &str = "changeme";
-pub const PASSWORD: &str = "s3krit-password";
+pub(crate) const ELASTIC_PASSWORD: &str = "changeme";
+pub(crate) const PASSWORD: &str = "s3krit-password";
 
 /// A running in-process application with its data directory.
-pub struct TestApp {
-    pub router: axum::Router,
-    pub state: AppState,
+pub(crate) struct TestApp {
+    pub(crate) router: axum::Router,
+    pub(crate) state: AppState,
     _dir: tempfile::TempDir,
 }
 
 /// A response: status, headers and JSON body (`Value::Null` when empty).
 #[derive(Debug)]
-pub struct TestResponse {
-    pub status: StatusCode,
-    pub headers: HeaderMap,
-    pub body: Value,
+pub(crate) struct TestResponse {
+    pub(crate) status: StatusCode,
+    pub(crate) headers: HeaderMap,
+    pub(crate) body: Value,
 }
 
 impl TestApp {
     /// Starts an app with a fresh store and the `elastic` password set.
-    pub async fn start() -> TestApp {
+    pub(crate) async fn start() -> TestApp {
         let dir = tempfile::tempdir().expect("tempdir");
         let config = Config::for_test(dir.path());
         let store = Arc::new(SqliteStore::open(dir.path()).expect("store"));
@@ -44,12 +44,12 @@ impl TestApp {
     }
 
     /// Returns the app's store.
-    pub fn state_store(&self) -> Arc<dyn profiled::store::Store> {
+    pub(crate) fn state_store(&self) -> Arc<dyn profiled::store::Store> {
         self.state.store()
     }
 
     /// Sends a request as `user` (password `PASSWORD`, or `ELASTIC_PASSWORD` for elastic).
-    pub async fn call(&self, method: &str, path: &str, user: Option<&str>, body: Option<Value>) -> TestResponse {
+    pub(crate) async fn call(&self, method: &str, path: &str, user: Option<&str>, body: Option<Value>) -> TestResponse {
         let mut builder = Request::builder().method(Method::from_bytes(method.as_bytes()).expect("method")).uri(path);
         if let Some(user) = user {
             let password = if user == "elastic" { ELASTIC_PASSWORD } else { PASSWORD };
@@ -76,7 +76,12 @@ impl TestApp {
     }
 
     /// Sends a request as `elastic` and asserts 200.
-    pub fn admin<'a>(&'a self, method: &'a str, path: &'a str, body: Option<Value>) -> impl std::future::Future<Output = Value> + 'a {
+    pub(crate) fn admin<'a>(
+        &'a self,
+        method: &'a str,
+        path: &'a str,
+        body: Option<Value>,
+    ) -> impl std::future::Future<Output = Value> + 'a {
         async move {
             let response = self.call(method, path, Some("elastic"), body).await;
             assert_eq!(response.status, StatusCode::OK, "{method} {path}: {}", response.body);
@@ -85,7 +90,13 @@ impl TestApp {
     }
 
     /// Creates a native user with password `PASSWORD`.
-    pub async fn create_user(&self, username: &str, roles: &[&str], full_name: Option<&str>, email: Option<&str>) {
+    pub(crate) async fn create_user(
+        &self,
+        username: &str,
+        roles: &[&str],
+        full_name: Option<&str>,
+        email: Option<&str>,
+    ) {
         let mut body = json!({ "password": PASSWORD, "roles": roles });
         if let Some(full_name) = full_name {
             body["full_name"] = json!(full_name);
@@ -97,7 +108,7 @@ impl TestApp {
     }
 
     /// Activates the profile of `username` as elastic; returns the response body.
-    pub async fn activate(&self, username: &str) -> Value {
+    pub(crate) async fn activate(&self, username: &str) -> Value {
         self.admin(
             "POST",
             "/_security/profile/_activate",
@@ -109,7 +120,7 @@ impl TestApp {
 
 /// Asserts an Elasticsearch error envelope.
 #[track_caller]
-pub fn assert_es_error(response: &TestResponse, status: u16, error_type: &str, reason: &str) {
+pub(crate) fn assert_es_error(response: &TestResponse, status: u16, error_type: &str, reason: &str) {
     assert_eq!(response.status.as_u16(), status, "{}", response.body);
     assert_eq!(response.body["status"], status, "{}", response.body);
     assert_eq!(response.body["error"]["type"], error_type, "{}", response.body);

@@ -9,6 +9,7 @@
 
 use serde_json::{json, Value};
 
+pub(crate) use crate::domain::xcontent::{did_you_mean, token_name};
 use crate::error::EsError;
 
 /// The concrete index name Elasticsearch reports in shard failures of the security index.
@@ -26,61 +27,6 @@ pub(crate) const LOCATION_PREFIX: &str = "[1:2] ";
 /// A 400 `x_content_parse_exception` with the location prefix.
 pub(crate) fn x_content(reason: impl std::fmt::Display) -> EsError {
     EsError::x_content_parse(format!("{LOCATION_PREFIX}{reason}"))
-}
-
-/// Returns the XContent token name of a JSON value, as parser messages print it.
-pub(crate) fn token_name(value: &Value) -> &'static str {
-    match value {
-        Value::Object(_) => "START_OBJECT",
-        Value::Array(_) => "START_ARRAY",
-        Value::String(_) => "VALUE_STRING",
-        Value::Number(_) => "VALUE_NUMBER",
-        Value::Bool(_) => "VALUE_BOOLEAN",
-        Value::Null => "VALUE_NULL",
-    }
-}
-
-/// Returns the " did you mean ..." suffix Elasticsearch appends to unknown names, or an empty string.
-///
-/// Candidates whose Levenshtein similarity (Lucene's `1 - distance / max length`) exceeds 0.5 are listed,
-/// the most similar first, ties in name order.
-pub(crate) fn did_you_mean(unknown: &str, candidates: &[&str]) -> String {
-    let mut scored: Vec<(f32, &str)> = candidates
-        .iter()
-        .map(|candidate| (levenshtein_similarity(unknown, candidate), *candidate))
-        .filter(|(similarity, _)| *similarity > 0.5)
-        .collect();
-    if scored.is_empty() {
-        return String::new();
-    }
-    scored.sort_by(|left, right| right.0.total_cmp(&left.0).then_with(|| left.1.cmp(right.1)));
-    if scored.len() == 1 {
-        return format!(" did you mean [{}]?", scored[0].1);
-    }
-    let names: Vec<&str> = scored.iter().map(|(_, name)| *name).collect();
-    format!(" did you mean any of [{}]?", names.join(", "))
-}
-
-/// Returns Lucene's `LevenshteinDistance.getDistance`: 1 minus the edit distance over the longer length.
-fn levenshtein_similarity(target: &str, other: &str) -> f32 {
-    let target_chars: Vec<u16> = target.encode_utf16().collect();
-    let other_chars: Vec<u16> = other.encode_utf16().collect();
-    if target_chars.is_empty() || other_chars.is_empty() {
-        return if target_chars.len() == other_chars.len() { 1.0 } else { 0.0 };
-    }
-    let mut previous_row: Vec<usize> = (0..=target_chars.len()).collect();
-    for (other_index, other_char) in other_chars.iter().enumerate() {
-        let mut current_row = vec![other_index + 1; target_chars.len() + 1];
-        for (target_index, target_char) in target_chars.iter().enumerate() {
-            let substitution_cost = usize::from(target_char != other_char);
-            current_row[target_index + 1] = (current_row[target_index] + 1)
-                .min(previous_row[target_index + 1] + 1)
-                .min(previous_row[target_index] + substitution_cost);
-        }
-        previous_row = current_row;
-    }
-    let distance = previous_row[target_chars.len()] as f32;
-    1.0 - distance / target_chars.len().max(other_chars.len()) as f32
 }
 
 /// `[parser] unknown field [name]` with the suggestions of Elasticsearch's `ObjectParser`.
