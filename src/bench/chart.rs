@@ -12,7 +12,8 @@ const LEFT: f64 = 80.0;
 const RIGHT: f64 = 250.0;
 const TOP: f64 = 50.0;
 const BOTTOM: f64 = 60.0;
-const PALETTE: &[&str] = &["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf", "#7f7f7f", "#bcbd22"];
+const PALETTE: &[&str] =
+    &["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf", "#7f7f7f", "#bcbd22"];
 
 /// A log10 axis spanning whole decades.
 #[derive(Debug, Clone, Copy)]
@@ -39,7 +40,8 @@ impl LogAxis {
     }
 
     fn position(&self, value: f64) -> f64 {
-        let fraction = (value.max(1e-12).log10() - f64::from(self.low_decade)) / f64::from(self.high_decade - self.low_decade);
+        let fraction =
+            (value.max(1e-12).log10() - f64::from(self.low_decade)) / f64::from(self.high_decade - self.low_decade);
         self.pixel_start + fraction * (self.pixel_end - self.pixel_start)
     }
 }
@@ -61,18 +63,28 @@ fn escape(text: &str) -> String {
 
 /// Renders the sweep as an SVG document.
 pub(crate) fn render_svg(title: &str, series: &[SweepSeries]) -> String {
-    let plotted: Vec<&SweepSeries> = series.iter().filter(|one| one.points.iter().any(|point| point.throughput > 0.0)).collect();
+    let plotted: Vec<&SweepSeries> =
+        series.iter().filter(|one| one.points.iter().any(|point| point.throughput > 0.0)).collect();
     let all_points = || plotted.iter().flat_map(|one| one.points.iter()).filter(|point| point.throughput > 0.0);
     let x_axis = LogAxis::covering(all_points().map(|point| point.throughput), LEFT, WIDTH - RIGHT);
     let y_axis = LogAxis::covering(
-        all_points().flat_map(|point| [point.latencies.p50.as_secs_f64() * 1e3, point.latencies.p99.as_secs_f64() * 1e3]),
+        all_points()
+            .flat_map(|point| [point.latencies.p50.as_secs_f64() * 1e3, point.latencies.p99.as_secs_f64() * 1e3]),
         HEIGHT - BOTTOM,
         TOP,
     );
     let mut svg = String::new();
-    let _ = writeln!(svg, r#"<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{HEIGHT}" viewBox="0 0 {WIDTH} {HEIGHT}" font-family="sans-serif" font-size="12">"#);
+    let _ = writeln!(
+        svg,
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{HEIGHT}" viewBox="0 0 {WIDTH} {HEIGHT}" font-family="sans-serif" font-size="12">"#
+    );
     let _ = writeln!(svg, r##"<rect width="100%" height="100%" fill="#ffffff"/>"##);
-    let _ = writeln!(svg, r#"<text x="{}" y="28" font-size="16" text-anchor="middle">{}</text>"#, (LEFT + WIDTH - RIGHT) / 2.0, escape(title));
+    let _ = writeln!(
+        svg,
+        r#"<text x="{}" y="28" font-size="16" text-anchor="middle">{}</text>"#,
+        (LEFT + WIDTH - RIGHT) / 2.0,
+        escape(title)
+    );
     for decade in x_axis.low_decade..=x_axis.high_decade {
         for step in 1..=9 {
             let value = f64::from(step) * 10f64.powi(decade);
@@ -81,9 +93,18 @@ pub(crate) fn render_svg(title: &str, series: &[SweepSeries]) -> String {
             }
             let x = x_axis.position(value);
             let (stroke, width) = if step == 1 { ("#bbbbbb", 1.0) } else { ("#eeeeee", 0.5) };
-            let _ = writeln!(svg, r#"<line x1="{x:.1}" y1="{TOP}" x2="{x:.1}" y2="{}" stroke="{stroke}" stroke-width="{width}"/>"#, HEIGHT - BOTTOM);
+            let _ = writeln!(
+                svg,
+                r#"<line x1="{x:.1}" y1="{TOP}" x2="{x:.1}" y2="{}" stroke="{stroke}" stroke-width="{width}"/>"#,
+                HEIGHT - BOTTOM
+            );
             if step == 1 {
-                let _ = writeln!(svg, r#"<text x="{x:.1}" y="{}" text-anchor="middle">{}</text>"#, HEIGHT - BOTTOM + 18.0, decade_label(decade, ""));
+                let _ = writeln!(
+                    svg,
+                    r#"<text x="{x:.1}" y="{}" text-anchor="middle">{}</text>"#,
+                    HEIGHT - BOTTOM + 18.0,
+                    decade_label(decade, "")
+                );
             }
         }
     }
@@ -94,14 +115,34 @@ pub(crate) fn render_svg(title: &str, series: &[SweepSeries]) -> String {
             }
             let y = y_axis.position(f64::from(step) * 10f64.powi(decade));
             let (stroke, width) = if step == 1 { ("#bbbbbb", 1.0) } else { ("#eeeeee", 0.5) };
-            let _ = writeln!(svg, r#"<line x1="{LEFT}" y1="{y:.1}" x2="{}" y2="{y:.1}" stroke="{stroke}" stroke-width="{width}"/>"#, WIDTH - RIGHT);
+            let _ = writeln!(
+                svg,
+                r#"<line x1="{LEFT}" y1="{y:.1}" x2="{}" y2="{y:.1}" stroke="{stroke}" stroke-width="{width}"/>"#,
+                WIDTH - RIGHT
+            );
             if step == 1 {
-                let _ = writeln!(svg, r#"<text x="{}" y="{:.1}" text-anchor="end">{}</text>"#, LEFT - 6.0, y + 4.0, decade_label(decade, " ms"));
+                let _ = writeln!(
+                    svg,
+                    r#"<text x="{}" y="{:.1}" text-anchor="end">{}</text>"#,
+                    LEFT - 6.0,
+                    y + 4.0,
+                    decade_label(decade, " ms")
+                );
             }
         }
     }
-    let _ = writeln!(svg, r#"<text x="{}" y="{}" text-anchor="middle">throughput (requests/s, log)</text>"#, (LEFT + WIDTH - RIGHT) / 2.0, HEIGHT - 18.0);
-    let _ = writeln!(svg, r#"<text x="18" y="{}" text-anchor="middle" transform="rotate(-90 18 {})">latency (ms, log)</text>"#, (TOP + HEIGHT - BOTTOM) / 2.0, (TOP + HEIGHT - BOTTOM) / 2.0);
+    let _ = writeln!(
+        svg,
+        r#"<text x="{}" y="{}" text-anchor="middle">throughput (requests/s, log)</text>"#,
+        (LEFT + WIDTH - RIGHT) / 2.0,
+        HEIGHT - 18.0
+    );
+    let _ = writeln!(
+        svg,
+        r#"<text x="18" y="{}" text-anchor="middle" transform="rotate(-90 18 {})">latency (ms, log)</text>"#,
+        (TOP + HEIGHT - BOTTOM) / 2.0,
+        (TOP + HEIGHT - BOTTOM) / 2.0
+    );
     for (number, one) in plotted.iter().enumerate() {
         let color = PALETTE[number % PALETTE.len()];
         let points: Vec<_> = one.points.iter().filter(|point| point.throughput > 0.0).collect();
@@ -110,21 +151,37 @@ pub(crate) fn render_svg(title: &str, series: &[SweepSeries]) -> String {
                 .iter()
                 .map(|point| {
                     let latency = if quantile == "p99" { point.latencies.p99 } else { point.latencies.p50 };
-                    format!("{:.1},{:.1}", x_axis.position(point.throughput), y_axis.position(latency.as_secs_f64() * 1e3))
+                    format!(
+                        "{:.1},{:.1}",
+                        x_axis.position(point.throughput),
+                        y_axis.position(latency.as_secs_f64() * 1e3)
+                    )
                 })
                 .collect();
-            let _ = writeln!(svg, r#"<polyline fill="none" stroke="{color}" stroke-width="1.8"{dash} points="{}"/>"#, coordinates.join(" "));
+            let _ = writeln!(
+                svg,
+                r#"<polyline fill="none" stroke="{color}" stroke-width="1.8"{dash} points="{}"/>"#,
+                coordinates.join(" ")
+            );
             for (coordinate, point) in coordinates.iter().zip(&points) {
                 let (x, y) = coordinate.split_once(',').unwrap_or(("0", "0"));
                 let _ = writeln!(svg, r#"<circle cx="{x}" cy="{y}" r="{radius}" fill="{color}"/>"#);
                 if quantile == "p99" {
-                    let _ = writeln!(svg, r##"<text x="{x}" y="{y}" dx="5" dy="-5" font-size="10" fill="#444444">{}</text>"##, point.connections);
+                    let _ = writeln!(
+                        svg,
+                        r##"<text x="{x}" y="{y}" dx="5" dy="-5" font-size="10" fill="#444444">{}</text>"##,
+                        point.connections
+                    );
                 }
             }
         }
         let legend_y = TOP + 10.0 + number as f64 * 20.0;
         let legend_x = WIDTH - RIGHT + 20.0;
-        let _ = writeln!(svg, r#"<line x1="{legend_x}" y1="{legend_y}" x2="{}" y2="{legend_y}" stroke="{color}" stroke-width="3"/>"#, legend_x + 24.0);
+        let _ = writeln!(
+            svg,
+            r#"<line x1="{legend_x}" y1="{legend_y}" x2="{}" y2="{legend_y}" stroke="{color}" stroke-width="3"/>"#,
+            legend_x + 24.0
+        );
         let _ = writeln!(svg, r#"<text x="{}" y="{}">{}</text>"#, legend_x + 30.0, legend_y + 4.0, escape(&one.label));
     }
     let key_y = TOP + 20.0 + plotted.len() as f64 * 20.0;
@@ -144,7 +201,11 @@ mod tests {
     use crate::bench::stats::Latencies;
 
     fn point(connections: usize, throughput: f64, p99_micros: u64) -> SweepPoint {
-        let latencies = Latencies { p50: Duration::from_micros(p99_micros / 2), p99: Duration::from_micros(p99_micros), ..Latencies::default() };
+        let latencies = Latencies {
+            p50: Duration::from_micros(p99_micros / 2),
+            p99: Duration::from_micros(p99_micros),
+            ..Latencies::default()
+        };
         SweepPoint { connections, throughput, latencies, errors: 0 }
     }
 

@@ -104,7 +104,11 @@ impl Connection {
     }
 
     /// Sends one request and reads the whole answer.
-    async fn send(&mut self, request: &PreparedRequest, authorization: &HeaderValue) -> anyhow::Result<(StatusCode, Bytes)> {
+    async fn send(
+        &mut self,
+        request: &PreparedRequest,
+        authorization: &HeaderValue,
+    ) -> anyhow::Result<(StatusCode, Bytes)> {
         let mut builder = hyper::Request::builder()
             .method(request.method.clone())
             .uri(request.path.as_str())
@@ -198,7 +202,9 @@ pub(crate) async fn run_load(spec: &LoadSpec, factory: RequestFactory) -> anyhow
             Ok(Err(join_error)) => anyhow::bail!("load connection task failed: {join_error}"),
             Err(_) => {
                 merged.errors += 1;
-                merged.first_error.get_or_insert_with(|| "a request did not finish within 60 s after the window".into());
+                merged
+                    .first_error
+                    .get_or_insert_with(|| "a request did not finish within 60 s after the window".into());
             }
         }
     }
@@ -241,6 +247,10 @@ pub(crate) async fn run_each(
 }
 
 /// Sends one request on a fresh connection.
-pub(crate) async fn send_once(address: SocketAddr, authorization: &HeaderValue, request: &PreparedRequest) -> anyhow::Result<(StatusCode, Bytes)> {
+pub(crate) async fn send_once(
+    address: SocketAddr,
+    authorization: &HeaderValue,
+    request: &PreparedRequest,
+) -> anyhow::Result<(StatusCode, Bytes)> {
     Connection::open(address).await?.send(request, authorization).await
 }

@@ -26,6 +26,9 @@ pub struct BenchOptions {
     /// Connection counts of the latency-vs-throughput sweep drawn in the chart (empty: no sweep).
     #[arg(long, value_delimiter = ',', default_value = "1,4,16,32,64")]
     pub sweep: Vec<usize>,
+    /// Skips the sweep (and the chart).
+    #[arg(long)]
+    pub no_sweep: bool,
     /// Seconds of measurement per sweep point.
     #[arg(long, default_value_t = 2.0)]
     pub sweep_duration: f64,
@@ -64,6 +67,10 @@ impl BenchOptions {
             self.sweep = vec![1, 8];
             self.sweep_duration = self.sweep_duration.min(0.2);
         }
+        if self.no_sweep {
+            self.sweep.clear();
+        }
+        self.sweep.retain(|&connections| connections > 0);
         self.connections = self.connections.max(1);
         self.rounds = self.rounds.max(1);
         self.client_threads = self.client_threads.max(1);

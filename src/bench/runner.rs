@@ -125,7 +125,9 @@ impl Driver {
         let request = (workload.factory)(&mut StdRng::seed_from_u64(0));
         match self.runtime.block_on(send_once(address, &self.caller, &request)) {
             Ok((status, body)) if status.is_success() => Ok(body),
-            Ok((status, body)) => Err(format!("HTTP {status}: {}", String::from_utf8_lossy(&body[..body.len().min(300)]))),
+            Ok((status, body)) => {
+                Err(format!("HTTP {status}: {}", String::from_utf8_lossy(&body[..body.len().min(300)])))
+            }
             Err(error) => Err(format!("{error:#}")),
         }
     }
@@ -145,7 +147,11 @@ impl Driver {
             response_bytes: 0,
             failure: None,
         };
-        let probe_body = match self.prepare(address, workload, connections).map_err(|error| format!("{error:#}")).and_then(|()| self.probe(address, workload)) {
+        let probe_body = match self
+            .prepare(address, workload, connections)
+            .map_err(|error| format!("{error:#}"))
+            .and_then(|()| self.probe(address, workload))
+        {
             Ok(body) => body,
             Err(failure) => {
                 println!("  {}: skipped, {failure}", workload.name);
@@ -154,11 +160,10 @@ impl Driver {
             }
         };
         result.response_bytes = probe_body.len();
-        let floor = match workload.baseline {
-            Baseline::Floor => Some(self.floors.start(probe_body)?),
-            Baseline::BcryptVerify => None,
+        let (floor, bcrypt_hash) = match workload.baseline {
+            Baseline::Floor => (Some(self.floors.start(probe_body)?), String::new()),
+            Baseline::BcryptVerify => (None, bcrypt::hash(USER_PASSWORD, 10)?),
         };
-        let bcrypt_hash = bcrypt::hash(USER_PASSWORD, 10)?;
         let warmup = options.warmup_duration();
         let window = options.round_duration();
         for round in 0..options.rounds {
@@ -183,7 +188,12 @@ impl Driver {
     }
 
     /// Measures `workload` at each sweep connection count (`floor_body`: against a floor instead).
-    pub(crate) fn sweep(&self, address: SocketAddr, workload: &Workload, floor_body: Option<Bytes>) -> anyhow::Result<SweepSeries> {
+    pub(crate) fn sweep(
+        &self,
+        address: SocketAddr,
+        workload: &Workload,
+        floor_body: Option<Bytes>,
+    ) -> anyhow::Result<SweepSeries> {
         let floor = floor_body.map(|body| self.floors.start(body)).transpose()?;
         let target_address = floor.as_ref().map_or(address, |floor| floor.address);
         let warmup = self.options.warmup_duration().min(Duration::from_millis(500));
@@ -192,7 +202,10 @@ impl Driver {
             if floor.is_none() {
                 self.prepare(address, workload, connections)?;
             }
-            let mut run = self.run(&self.spec(target_address, connections, warmup, self.options.sweep_point_duration()), &workload.factory)?;
+            let mut run = self.run(
+                &self.spec(target_address, connections, warmup, self.options.sweep_point_duration()),
+                &workload.factory,
+            )?;
             let throughput = run.throughput();
             let latencies = Latencies::from_samples(&mut run.latencies_nanos);
             points.push(SweepPoint { connections, throughput, latencies, errors: run.errors });

@@ -68,7 +68,13 @@ pub(crate) fn profile_of(user: &SyntheticUser, node_name: &str, now_millis: i64)
     }
 }
 
-async fn put(store: &dyn Store, collection: Collection, id: String, source: serde_json::Value, key: Option<String>) -> anyhow::Result<()> {
+async fn put(
+    store: &dyn Store,
+    collection: Collection,
+    id: String,
+    source: serde_json::Value,
+    key: Option<String>,
+) -> anyhow::Result<()> {
     store
         .update(collection, &id, Box::new(move |_| Ok(Decision::Put { source, key })))
         .await
@@ -77,48 +83,101 @@ async fn put(store: &dyn Store, collection: Collection, id: String, source: serd
     Ok(())
 }
 
-async fn seed_one(store: Arc<dyn Store>, index: usize, password_hash: Arc<str>, node_name: Arc<str>, now_millis: i64) -> anyhow::Result<()> {
+/// Which documents a seeding pass writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Pass {
+    Users,
+    Profiles,
+}
+
+/// The leading bytes of a document id, for writing in id order.
+type IdPrefix = [u8; 24];
+
+fn id_prefix(id: &str) -> IdPrefix {
+    let mut prefix = [0u8; 24];
+    let length = id.len().min(prefix.len());
+    prefix[..length].copy_from_slice(&id.as_bytes()[..length]);
+    prefix
+}
+
+/// Returns the user indices ordered by the id of the document `pass` writes for them: appending in key
+/// order fills each B-tree page once, where random order (hashed uids, usernames) rewrites pages over and
+/// over as the tree grows.
+fn write_order(pass: Pass, count: usize) -> Vec<u32> {
+    let mut keyed: Vec<(IdPrefix, u32)> = (0..count)
+        .map(|index| {
+            let user = synthetic_user(index);
+            let id = match pass {
+                Pass::Users => user.username,
+                Pass::Profiles => doc_id(&hashed_uid(&user.username, 0)),
+            };
+            (id_prefix(&id), index as u32)
+        })
+        .collect();
+    keyed.sort_unstable();
+    keyed.into_iter().map(|(_, index)| index).collect()
+}
+
+async fn seed_one(
+    store: Arc<dyn Store>,
+    pass: Pass,
+    index: usize,
+    password_hash: Arc<str>,
+    node_name: Arc<str>,
+    now_millis: i64,
+) -> anyhow::Result<()> {
     let user = synthetic_user(index);
-    let record = serde_json::to_value(user_record(&user, &password_hash)).context("encoding a user")?;
-    let profile = profile_of(&user, &node_name, now_millis);
-    put(store.as_ref(), Collection::Users, user.username.clone(), record, None).await?;
-    put(store.as_ref(), Collection::Profiles, doc_id(&profile.uid), profile.to_source(), Some(user.username)).await
+    match pass {
+        Pass::Users => {
+            let record = serde_json::to_value(user_record(&user, &password_hash)).context("encoding a user")?;
+            put(store.as_ref(), Collection::Users, user.username, record, None).await
+        }
+        Pass::Profiles => {
+            let profile = profile_of(&user, &node_name, now_millis);
+            put(store.as_ref(), Collection::Profiles, doc_id(&profile.uid), profile.to_source(), Some(user.username))
+                .await
+        }
+    }
 }
 
 /// Writes `count` users and profiles into `store`, printing progress; returns when all are durable.
 pub(crate) async fn seed(store: Arc<dyn Store>, config: &Config, count: usize) -> anyhow::Result<SeedReport> {
     let started = Instant::now();
     let hasher = config.password_hasher;
-    let password_hash: Arc<str> = tokio::task::spawn_blocking(move || hasher.hash(USER_PASSWORD.as_bytes())).await?.into();
+    let password_hash: Arc<str> =
+        tokio::task::spawn_blocking(move || hasher.hash(USER_PASSWORD.as_bytes())).await?.into();
     let node_name: Arc<str> = config.node_name.as_str().into();
     let now_millis = crate::service::profiles::now_millis();
-    let permits = Arc::new(Semaphore::new(IN_FLIGHT_WRITES));
-    let first_error: Arc<Mutex<Option<anyhow::Error>>> = Arc::new(Mutex::new(None));
-    let progress_step = (count / 10).max(1);
-    for index in 0..count {
-        let permit = Arc::clone(&permits).acquire_owned().await?;
-        if first_error.lock().map(|error| error.is_some()).unwrap_or(true) {
-            break;
-        }
-        let task_store = Arc::clone(&store);
-        let task_hash = Arc::clone(&password_hash);
-        let task_node = Arc::clone(&node_name);
-        let task_error = Arc::clone(&first_error);
-        tokio::spawn(async move {
-            if let Err(error) = seed_one(task_store, index, task_hash, task_node, now_millis).await {
-                if let Ok(mut slot) = task_error.lock() {
-                    slot.get_or_insert(error);
-                }
+    for pass in [Pass::Users, Pass::Profiles] {
+        let order = write_order(pass, count);
+        let permits = Arc::new(Semaphore::new(IN_FLIGHT_WRITES));
+        let first_error: Arc<Mutex<Option<anyhow::Error>>> = Arc::new(Mutex::new(None));
+        let progress_step = (count / 5).max(1);
+        for (written, index) in order.into_iter().enumerate() {
+            let permit = Arc::clone(&permits).acquire_owned().await?;
+            if first_error.lock().map(|error| error.is_some()).unwrap_or(true) {
+                break;
             }
-            drop(permit);
-        });
-        if (index + 1) % progress_step == 0 {
-            println!("  seeded {:>9} / {count} ({:.0} profiles/s)", index + 1, (index + 1) as f64 / started.elapsed().as_secs_f64());
+            let task_store = Arc::clone(&store);
+            let task_hash = Arc::clone(&password_hash);
+            let task_node = Arc::clone(&node_name);
+            let task_error = Arc::clone(&first_error);
+            tokio::spawn(async move {
+                if let Err(error) = seed_one(task_store, pass, index as usize, task_hash, task_node, now_millis).await {
+                    if let Ok(mut slot) = task_error.lock() {
+                        slot.get_or_insert(error);
+                    }
+                }
+                drop(permit);
+            });
+            if (written + 1) % progress_step == 0 {
+                println!("  {pass:?}: {:>9} / {count} ({:.0} s)", written + 1, started.elapsed().as_secs_f64());
+            }
         }
-    }
-    let _all_done = permits.acquire_many(IN_FLIGHT_WRITES as u32).await?;
-    if let Some(error) = first_error.lock().ok().and_then(|mut slot| slot.take()) {
-        return Err(error);
+        let _all_done = permits.acquire_many(IN_FLIGHT_WRITES as u32).await?;
+        if let Some(error) = first_error.lock().ok().and_then(|mut slot| slot.take()) {
+            return Err(error);
+        }
     }
     Ok(SeedReport { profiles: count, elapsed: started.elapsed() })
 }

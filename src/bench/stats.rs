@@ -71,11 +71,6 @@ impl Series {
     pub(crate) fn latencies(&mut self) -> Latencies {
         Latencies::from_samples(&mut self.samples)
     }
-
-    /// Tells whether any latency was recorded.
-    pub(crate) fn has_latencies(&self) -> bool {
-        !self.samples.is_empty()
-    }
 }
 
 /// Returns the median of `values` (the mean of the middle two for an even count).

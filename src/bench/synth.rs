@@ -51,86 +51,326 @@ const LANGUAGES: &[Language] = &[
     Language {
         email_domain: "example.com",
         order: NameOrder::GivenFirst,
-        given: &[("James", "james"), ("Mary", "mary"), ("Robert", "robert"), ("Patricia", "patricia"), ("Jennifer", "jennifer"), ("Michael", "michael"), ("Linda", "linda"), ("David", "david"), ("Elizabeth", "elizabeth"), ("Susan", "susan")],
-        family: &[("Smith", "smith"), ("Johnson", "johnson"), ("Williams", "williams"), ("Brown", "brown"), ("Jones", "jones"), ("Miller", "miller"), ("Davis", "davis"), ("Wilson", "wilson"), ("Taylor", "taylor"), ("Anderson", "anderson")],
+        given: &[
+            ("James", "james"),
+            ("Mary", "mary"),
+            ("Robert", "robert"),
+            ("Patricia", "patricia"),
+            ("Jennifer", "jennifer"),
+            ("Michael", "michael"),
+            ("Linda", "linda"),
+            ("David", "david"),
+            ("Elizabeth", "elizabeth"),
+            ("Susan", "susan"),
+        ],
+        family: &[
+            ("Smith", "smith"),
+            ("Johnson", "johnson"),
+            ("Williams", "williams"),
+            ("Brown", "brown"),
+            ("Jones", "jones"),
+            ("Miller", "miller"),
+            ("Davis", "davis"),
+            ("Wilson", "wilson"),
+            ("Taylor", "taylor"),
+            ("Anderson", "anderson"),
+        ],
     },
     Language {
         email_domain: "firma.de",
         order: NameOrder::GivenFirst,
-        given: &[("Jürgen", "juergen"), ("Lukas", "lukas"), ("Sophie", "sophie"), ("Maximilian", "maximilian"), ("Anna", "anna"), ("Felix", "felix"), ("Jörg", "joerg"), ("Katharina", "katharina"), ("Björn", "bjoern"), ("Lena", "lena")],
-        family: &[("Müller", "mueller"), ("Schmidt", "schmidt"), ("Schneider", "schneider"), ("Fischer", "fischer"), ("Weber", "weber"), ("Meyer", "meyer"), ("Wagner", "wagner"), ("Becker", "becker"), ("Schäfer", "schaefer"), ("Köhler", "koehler")],
+        given: &[
+            ("Jürgen", "juergen"),
+            ("Lukas", "lukas"),
+            ("Sophie", "sophie"),
+            ("Maximilian", "maximilian"),
+            ("Anna", "anna"),
+            ("Felix", "felix"),
+            ("Jörg", "joerg"),
+            ("Katharina", "katharina"),
+            ("Björn", "bjoern"),
+            ("Lena", "lena"),
+        ],
+        family: &[
+            ("Müller", "mueller"),
+            ("Schmidt", "schmidt"),
+            ("Schneider", "schneider"),
+            ("Fischer", "fischer"),
+            ("Weber", "weber"),
+            ("Meyer", "meyer"),
+            ("Wagner", "wagner"),
+            ("Becker", "becker"),
+            ("Schäfer", "schaefer"),
+            ("Köhler", "koehler"),
+        ],
     },
     Language {
         email_domain: "societe.fr",
         order: NameOrder::GivenFirst,
-        given: &[("Élodie", "elodie"), ("Léa", "lea"), ("Chloé", "chloe"), ("Hugo", "hugo"), ("Théo", "theo"), ("Camille", "camille"), ("François", "francois"), ("Inès", "ines"), ("Zoé", "zoe"), ("Mathéo", "matheo")],
-        family: &[("Martin", "martin"), ("Bernard", "bernard"), ("Dubois", "dubois"), ("Lefèvre", "lefevre"), ("Moreau", "moreau"), ("Laurent", "laurent"), ("Girard", "girard"), ("Rousseau", "rousseau"), ("Fontaine", "fontaine"), ("Bélanger", "belanger")],
+        given: &[
+            ("Élodie", "elodie"),
+            ("Léa", "lea"),
+            ("Chloé", "chloe"),
+            ("Hugo", "hugo"),
+            ("Théo", "theo"),
+            ("Camille", "camille"),
+            ("François", "francois"),
+            ("Inès", "ines"),
+            ("Zoé", "zoe"),
+            ("Mathéo", "matheo"),
+        ],
+        family: &[
+            ("Martin", "martin"),
+            ("Bernard", "bernard"),
+            ("Dubois", "dubois"),
+            ("Lefèvre", "lefevre"),
+            ("Moreau", "moreau"),
+            ("Laurent", "laurent"),
+            ("Girard", "girard"),
+            ("Rousseau", "rousseau"),
+            ("Fontaine", "fontaine"),
+            ("Bélanger", "belanger"),
+        ],
     },
     Language {
         email_domain: "empresa.es",
         order: NameOrder::GivenFirst,
-        given: &[("José", "jose"), ("María", "maria"), ("Lucía", "lucia"), ("Javier", "javier"), ("Sofía", "sofia"), ("Alejandro", "alejandro"), ("Carmen", "carmen"), ("Ángel", "angel"), ("Martina", "martina"), ("Pablo", "pablo")],
-        family: &[("García", "garcia"), ("Fernández", "fernandez"), ("González", "gonzalez"), ("Rodríguez", "rodriguez"), ("López", "lopez"), ("Martínez", "martinez"), ("Sánchez", "sanchez"), ("Pérez", "perez"), ("Núñez", "nunez"), ("Jiménez", "jimenez")],
+        given: &[
+            ("José", "jose"),
+            ("María", "maria"),
+            ("Lucía", "lucia"),
+            ("Javier", "javier"),
+            ("Sofía", "sofia"),
+            ("Alejandro", "alejandro"),
+            ("Carmen", "carmen"),
+            ("Ángel", "angel"),
+            ("Martina", "martina"),
+            ("Pablo", "pablo"),
+        ],
+        family: &[
+            ("García", "garcia"),
+            ("Fernández", "fernandez"),
+            ("González", "gonzalez"),
+            ("Rodríguez", "rodriguez"),
+            ("López", "lopez"),
+            ("Martínez", "martinez"),
+            ("Sánchez", "sanchez"),
+            ("Pérez", "perez"),
+            ("Núñez", "nunez"),
+            ("Jiménez", "jimenez"),
+        ],
     },
     Language {
         email_domain: "firma.pl",
         order: NameOrder::GivenFirst,
-        given: &[("Łukasz", "lukasz"), ("Małgorzata", "malgorzata"), ("Krzysztof", "krzysztof"), ("Agnieszka", "agnieszka"), ("Paweł", "pawel"), ("Zofia", "zofia"), ("Tomasz", "tomasz"), ("Michał", "michal")],
-        family: &[("Nowak", "nowak"), ("Kowalski", "kowalski"), ("Wiśniewski", "wisniewski"), ("Wójcik", "wojcik"), ("Kamiński", "kaminski"), ("Lewandowski", "lewandowski"), ("Zieliński", "zielinski"), ("Woźniak", "wozniak")],
+        given: &[
+            ("Łukasz", "lukasz"),
+            ("Małgorzata", "malgorzata"),
+            ("Krzysztof", "krzysztof"),
+            ("Agnieszka", "agnieszka"),
+            ("Paweł", "pawel"),
+            ("Zofia", "zofia"),
+            ("Tomasz", "tomasz"),
+            ("Michał", "michal"),
+        ],
+        family: &[
+            ("Nowak", "nowak"),
+            ("Kowalski", "kowalski"),
+            ("Wiśniewski", "wisniewski"),
+            ("Wójcik", "wojcik"),
+            ("Kamiński", "kaminski"),
+            ("Lewandowski", "lewandowski"),
+            ("Zieliński", "zielinski"),
+            ("Woźniak", "wozniak"),
+        ],
     },
     Language {
         email_domain: "kompaniya.ru",
         order: NameOrder::GivenFirst,
-        given: &[("Дмитрий", "dmitry"), ("Анна", "anna"), ("Сергей", "sergey"), ("Мария", "maria"), ("Алексей", "alexey"), ("Ольга", "olga"), ("Иван", "ivan"), ("Наталья", "natalya"), ("Андрей", "andrey"), ("Екатерина", "ekaterina")],
-        family: &[("Иванов", "ivanov"), ("Смирнов", "smirnov"), ("Кузнецов", "kuznetsov"), ("Попов", "popov"), ("Васильев", "vasiliev"), ("Петров", "petrov"), ("Соколов", "sokolov"), ("Михайлов", "mikhailov"), ("Новиков", "novikov"), ("Фёдоров", "fedorov")],
+        given: &[
+            ("Дмитрий", "dmitry"),
+            ("Анна", "anna"),
+            ("Сергей", "sergey"),
+            ("Мария", "maria"),
+            ("Алексей", "alexey"),
+            ("Ольга", "olga"),
+            ("Иван", "ivan"),
+            ("Наталья", "natalya"),
+            ("Андрей", "andrey"),
+            ("Екатерина", "ekaterina"),
+        ],
+        family: &[
+            ("Иванов", "ivanov"),
+            ("Смирнов", "smirnov"),
+            ("Кузнецов", "kuznetsov"),
+            ("Попов", "popov"),
+            ("Васильев", "vasiliev"),
+            ("Петров", "petrov"),
+            ("Соколов", "sokolov"),
+            ("Михайлов", "mikhailov"),
+            ("Новиков", "novikov"),
+            ("Фёдоров", "fedorov"),
+        ],
     },
     Language {
         email_domain: "etaireia.gr",
         order: NameOrder::GivenFirst,
-        given: &[("Γιώργος", "giorgos"), ("Μαρία", "maria"), ("Νίκος", "nikos"), ("Ελένη", "eleni"), ("Δημήτρης", "dimitris"), ("Κατερίνα", "katerina"), ("Κώστας", "kostas"), ("Σοφία", "sofia")],
-        family: &[("Παπαδόπουλος", "papadopoulos"), ("Παπαδάκης", "papadakis"), ("Γεωργίου", "georgiou"), ("Οικονόμου", "oikonomou"), ("Βασιλείου", "vasileiou"), ("Νικολάου", "nikolaou")],
+        given: &[
+            ("Γιώργος", "giorgos"),
+            ("Μαρία", "maria"),
+            ("Νίκος", "nikos"),
+            ("Ελένη", "eleni"),
+            ("Δημήτρης", "dimitris"),
+            ("Κατερίνα", "katerina"),
+            ("Κώστας", "kostas"),
+            ("Σοφία", "sofia"),
+        ],
+        family: &[
+            ("Παπαδόπουλος", "papadopoulos"),
+            ("Παπαδάκης", "papadakis"),
+            ("Γεωργίου", "georgiou"),
+            ("Οικονόμου", "oikonomou"),
+            ("Βασιλείου", "vasileiou"),
+            ("Νικολάου", "nikolaou"),
+        ],
     },
     Language {
         email_domain: "gongsi.cn",
         order: NameOrder::FamilyFirstJoined,
-        given: &[("伟", "wei"), ("芳", "fang"), ("娜", "na"), ("秀英", "xiuying"), ("敏", "min"), ("静", "jing"), ("丽", "li"), ("强", "qiang"), ("磊", "lei"), ("军", "jun")],
-        family: &[("王", "wang"), ("李", "li"), ("张", "zhang"), ("刘", "liu"), ("陈", "chen"), ("杨", "yang"), ("黄", "huang"), ("赵", "zhao"), ("吴", "wu"), ("周", "zhou")],
+        given: &[
+            ("伟", "wei"),
+            ("芳", "fang"),
+            ("娜", "na"),
+            ("秀英", "xiuying"),
+            ("敏", "min"),
+            ("静", "jing"),
+            ("丽", "li"),
+            ("强", "qiang"),
+            ("磊", "lei"),
+            ("军", "jun"),
+        ],
+        family: &[
+            ("王", "wang"),
+            ("李", "li"),
+            ("张", "zhang"),
+            ("刘", "liu"),
+            ("陈", "chen"),
+            ("杨", "yang"),
+            ("黄", "huang"),
+            ("赵", "zhao"),
+            ("吴", "wu"),
+            ("周", "zhou"),
+        ],
     },
     Language {
         email_domain: "kaisha.co.jp",
         order: NameOrder::FamilyFirstSpaced,
-        given: &[("花子", "hanako"), ("太郎", "taro"), ("陽翔", "haruto"), ("結衣", "yui"), ("蓮", "ren"), ("美咲", "misaki"), ("大輝", "daiki"), ("さくら", "sakura")],
-        family: &[("佐藤", "sato"), ("鈴木", "suzuki"), ("高橋", "takahashi"), ("田中", "tanaka"), ("伊藤", "ito"), ("渡辺", "watanabe"), ("山本", "yamamoto"), ("中村", "nakamura")],
+        given: &[
+            ("花子", "hanako"),
+            ("太郎", "taro"),
+            ("陽翔", "haruto"),
+            ("結衣", "yui"),
+            ("蓮", "ren"),
+            ("美咲", "misaki"),
+            ("大輝", "daiki"),
+            ("さくら", "sakura"),
+        ],
+        family: &[
+            ("佐藤", "sato"),
+            ("鈴木", "suzuki"),
+            ("高橋", "takahashi"),
+            ("田中", "tanaka"),
+            ("伊藤", "ito"),
+            ("渡辺", "watanabe"),
+            ("山本", "yamamoto"),
+            ("中村", "nakamura"),
+        ],
     },
     Language {
         email_domain: "hoesa.kr",
         order: NameOrder::FamilyFirstJoined,
-        given: &[("민준", "minjun"), ("서연", "seoyeon"), ("지호", "jiho"), ("하은", "haeun"), ("도윤", "doyun"), ("수아", "sua")],
+        given: &[
+            ("민준", "minjun"),
+            ("서연", "seoyeon"),
+            ("지호", "jiho"),
+            ("하은", "haeun"),
+            ("도윤", "doyun"),
+            ("수아", "sua"),
+        ],
         family: &[("김", "kim"), ("이", "lee"), ("박", "park"), ("최", "choi"), ("정", "jung"), ("강", "kang")],
     },
     Language {
         email_domain: "sharika.ae",
         order: NameOrder::GivenFirst,
-        given: &[("محمد", "mohammed"), ("فاطمة", "fatima"), ("أحمد", "ahmed"), ("مريم", "maryam"), ("علي", "ali"), ("نور", "nour"), ("عمر", "omar"), ("ليلى", "layla")],
-        family: &[("العلي", "alali"), ("حداد", "haddad"), ("منصور", "mansour"), ("خوري", "khoury"), ("سالم", "salem"), ("ناصر", "nasser")],
+        given: &[
+            ("محمد", "mohammed"),
+            ("فاطمة", "fatima"),
+            ("أحمد", "ahmed"),
+            ("مريم", "maryam"),
+            ("علي", "ali"),
+            ("نور", "nour"),
+            ("عمر", "omar"),
+            ("ليلى", "layla"),
+        ],
+        family: &[
+            ("العلي", "alali"),
+            ("حداد", "haddad"),
+            ("منصور", "mansour"),
+            ("خوري", "khoury"),
+            ("سالم", "salem"),
+            ("ناصر", "nasser"),
+        ],
     },
     Language {
         email_domain: "sanstha.in",
         order: NameOrder::GivenFirst,
-        given: &[("राहुल", "rahul"), ("प्रिया", "priya"), ("अमित", "amit"), ("अनन्या", "ananya"), ("विक्रम", "vikram"), ("पूजा", "pooja"), ("अर्जुन", "arjun"), ("दीपिका", "deepika")],
-        family: &[("शर्मा", "sharma"), ("वर्मा", "verma"), ("गुप्ता", "gupta"), ("पटेल", "patel"), ("सिंह", "singh"), ("कुमार", "kumar")],
+        given: &[
+            ("राहुल", "rahul"),
+            ("प्रिया", "priya"),
+            ("अमित", "amit"),
+            ("अनन्या", "ananya"),
+            ("विक्रम", "vikram"),
+            ("पूजा", "pooja"),
+            ("अर्जुन", "arjun"),
+            ("दीपिका", "deepika"),
+        ],
+        family: &[
+            ("शर्मा", "sharma"),
+            ("वर्मा", "verma"),
+            ("गुप्ता", "gupta"),
+            ("पटेल", "patel"),
+            ("सिंह", "singh"),
+            ("कुमार", "kumar"),
+        ],
     },
     Language {
         email_domain: "sirket.com.tr",
         order: NameOrder::GivenFirst,
-        given: &[("Mehmet", "mehmet"), ("Ayşe", "ayse"), ("Mustafa", "mustafa"), ("Fatma", "fatma"), ("Emre", "emre"), ("Zeynep", "zeynep"), ("Çağlar", "caglar"), ("Gülşen", "gulsen")],
-        family: &[("Yılmaz", "yilmaz"), ("Kaya", "kaya"), ("Demir", "demir"), ("Şahin", "sahin"), ("Çelik", "celik"), ("Öztürk", "ozturk")],
+        given: &[
+            ("Mehmet", "mehmet"),
+            ("Ayşe", "ayse"),
+            ("Mustafa", "mustafa"),
+            ("Fatma", "fatma"),
+            ("Emre", "emre"),
+            ("Zeynep", "zeynep"),
+            ("Çağlar", "caglar"),
+            ("Gülşen", "gulsen"),
+        ],
+        family: &[
+            ("Yılmaz", "yilmaz"),
+            ("Kaya", "kaya"),
+            ("Demir", "demir"),
+            ("Şahin", "sahin"),
+            ("Çelik", "celik"),
+            ("Öztürk", "ozturk"),
+        ],
     },
 ];
 
 const SPACES: &[&str] = &["default", "marketing", "security", "observability", "sales", "engineering"];
 const DARK_MODES: &[&str] = &["", "system", "dark", "light"];
-const AVATAR_COLORS: &[&str] = &["#54B399", "#6092C0", "#D36086", "#9170B8", "#CA8EAE", "#D6BF57", "#B9A888", "#DA8B45"];
+const AVATAR_COLORS: &[&str] =
+    &["#54B399", "#6092C0", "#D36086", "#9170B8", "#CA8EAE", "#D6BF57", "#B9A888", "#DA8B45"];
 const APPS: &[(&str, &str)] = &[
     ("dashboards", "Dashboard"),
     ("discover", "Discover session"),
@@ -183,7 +423,8 @@ pub(crate) fn synthetic_user(index: usize) -> SyntheticUser {
         _ => format!("{family_roman}.{given_roman}{index}"),
     };
     let full_name = (rng.gen_range(0..100) >= 4).then_some(full_name_text);
-    let email = (rng.gen_range(0..100) >= 3).then(|| format!("{given_roman}.{family_roman}{index}@{}", language.email_domain));
+    let email =
+        (rng.gen_range(0..100) >= 3).then(|| format!("{given_roman}.{family_roman}{index}@{}", language.email_domain));
     let roles = match rng.gen_range(0..10) {
         0..=5 => vec!["bench_kibana_user".to_string()],
         6 => vec!["bench_kibana_user".to_string(), "bench_monitoring".to_string()],
@@ -223,7 +464,14 @@ fn random_hex(rng: &mut StdRng, bytes: usize) -> String {
 /// an uploaded picture), user settings and recently accessed objects, 1.5–5 KB in all.
 pub(crate) fn application_data(user: &SyntheticUser) -> Map<String, Value> {
     let mut rng = rng_for(user.index, 2);
-    let initials: String = user.full_name.as_deref().unwrap_or(&user.username).split_whitespace().filter_map(|word| word.chars().next()).take(2).collect();
+    let initials: String = user
+        .full_name
+        .as_deref()
+        .unwrap_or(&user.username)
+        .split_whitespace()
+        .filter_map(|word| word.chars().next())
+        .take(2)
+        .collect();
     let mut avatar = json!({ "initials": initials, "color": pick(&mut rng, AVATAR_COLORS) });
     if rng.gen_range(0..5) == 0 {
         let picture_bytes = rng.gen_range(1200..2400);
@@ -270,7 +518,14 @@ pub(crate) fn suggest_name(user: &SyntheticUser, rng: &mut StdRng) -> String {
         }
         3 | 4 => user.full_name.clone().unwrap_or_else(|| user.username.clone()),
         5 | 6 => typo(&user.family_roman, rng),
-        7 => user.email.as_deref().and_then(|email| email.split('@').next()).unwrap_or(&user.username).chars().take(6).collect(),
+        7 => user
+            .email
+            .as_deref()
+            .and_then(|email| email.split('@').next())
+            .unwrap_or(&user.username)
+            .chars()
+            .take(6)
+            .collect(),
         8 => user.email.clone().unwrap_or_else(|| user.username.clone()),
         _ => user.username.chars().take(rng.gen_range(3..8)).collect(),
     }
@@ -295,7 +550,7 @@ pub(crate) fn typo(word: &str, rng: &mut StdRng) -> String {
 
 /// Returns a random space label, for label hints.
 pub(crate) fn random_space(rng: &mut StdRng) -> &'static str {
-    pick(rng, SPACES)
+    *pick(rng, SPACES)
 }
 
 #[cfg(test)]
@@ -305,14 +560,17 @@ mod tests {
     #[test]
     fn users_are_deterministic_and_unique() {
         assert_eq!(synthetic_user(42), synthetic_user(42));
-        let usernames: std::collections::HashSet<String> = (0..2_000).map(|index| synthetic_user(index).username).collect();
+        let usernames: std::collections::HashSet<String> =
+            (0..2_000).map(|index| synthetic_user(index).username).collect();
         assert_eq!(usernames.len(), 2_000);
     }
 
     #[test]
     fn data_is_a_few_kilobytes_under_kibana() {
         let sizes: Vec<usize> = (0..200)
-            .map(|index| serde_json::to_string(&application_data(&synthetic_user(index))).map(|text| text.len()).unwrap_or(0))
+            .map(|index| {
+                serde_json::to_string(&application_data(&synthetic_user(index))).map(|text| text.len()).unwrap_or(0)
+            })
             .collect();
         let average = sizes.iter().sum::<usize>() / sizes.len();
         assert!((1_000..6_000).contains(&average), "average data size {average}");

@@ -2,6 +2,9 @@
 
 use std::path::Path;
 use std::process::Command;
+use std::time::{Duration, Instant};
+
+use super::stats::Latencies;
 
 /// The machine and build of a run.
 #[derive(Debug, Clone)]
@@ -16,7 +19,10 @@ pub(crate) struct MachineInfo {
 }
 
 fn first_line_value(text: &str, key: &str) -> Option<String> {
-    text.lines().find(|line| line.starts_with(key)).and_then(|line| line.split_once(':')).map(|(_, value)| value.trim().to_string())
+    text.lines()
+        .find(|line| line.starts_with(key))
+        .and_then(|line| line.split_once(':'))
+        .map(|(_, value)| value.trim().to_string())
 }
 
 fn git(arguments: &[&str]) -> Option<String> {
@@ -61,12 +67,17 @@ impl MachineInfo {
             .and_then(|value| value.trim_end_matches("kB").trim().parse::<u64>().ok())
             .map(|kib| format!("{:.1} GiB", kib as f64 / (1024.0 * 1024.0)))
             .unwrap_or_else(|| "unknown".into());
-        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|elapsed| elapsed.as_secs()).unwrap_or(0);
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|elapsed| elapsed.as_secs())
+            .unwrap_or(0);
         MachineInfo {
             cores: std::thread::available_parallelism().map(usize::from).unwrap_or(1),
             cpu_model: first_line_value(&cpuinfo, "model name").unwrap_or_else(|| "unknown".into()),
             memory_total,
-            kernel: std::fs::read_to_string("/proc/sys/kernel/osrelease").map(|text| text.trim().to_string()).unwrap_or_default(),
+            kernel: std::fs::read_to_string("/proc/sys/kernel/osrelease")
+                .map(|text| text.trim().to_string())
+                .unwrap_or_default(),
             commit: commit(),
             build: if cfg!(debug_assertions) { "debug" } else { "release" },
             date: utc_date(now),
@@ -87,7 +98,10 @@ pub(crate) struct Memory {
 pub(crate) fn memory() -> Memory {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     let kib = |key: &str| -> u64 {
-        first_line_value(&status, key).and_then(|value| value.trim_end_matches("kB").trim().parse::<u64>().ok()).unwrap_or(0) * 1024
+        first_line_value(&status, key)
+            .and_then(|value| value.trim_end_matches("kB").trim().parse::<u64>().ok())
+            .unwrap_or(0)
+            * 1024
     };
     Memory { resident: kib("VmRSS"), peak_resident: kib("VmHWM") }
 }
@@ -110,6 +124,37 @@ pub(crate) fn directory_bytes(dir: &Path) -> u64 {
             Err(_) => 0,
         })
         .sum()
+}
+
+/// How fast the data directory's disk makes a small write durable.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct SyncLatency {
+    pub(crate) per_second: f64,
+    pub(crate) p50: Duration,
+    pub(crate) p99: Duration,
+}
+
+/// Writes 4 KiB and calls `fdatasync` in a loop for `window` in `dir`: the floor under any durable
+/// acknowledgement (SQLite in WAL mode with `synchronous=FULL` syncs the WAL once per commit).
+pub(crate) fn measure_sync_latency(dir: &Path, window: Duration) -> std::io::Result<SyncLatency> {
+    use std::io::{Seek, SeekFrom, Write};
+    let path = dir.join("bench-fsync-probe.bin");
+    let mut file = std::fs::OpenOptions::new().create(true).truncate(true).read(true).write(true).open(&path)?;
+    let block = [0x5au8; 4096];
+    let mut samples = Vec::new();
+    let started = Instant::now();
+    while started.elapsed() < window {
+        file.seek(SeekFrom::Start((samples.len() % 16) as u64 * 4096))?;
+        file.write_all(&block)?;
+        let sync_started = Instant::now();
+        file.sync_data()?;
+        samples.push(sync_started.elapsed().as_nanos() as u64);
+    }
+    let elapsed = started.elapsed();
+    drop(file);
+    std::fs::remove_file(&path)?;
+    let latencies = Latencies::from_samples(&mut samples);
+    Ok(SyncLatency { per_second: samples.len() as f64 / elapsed.as_secs_f64(), p50: latencies.p50, p99: latencies.p99 })
 }
 
 #[cfg(test)]

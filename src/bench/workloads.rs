@@ -148,7 +148,12 @@ fn get_one(population: &Population) -> Workload {
         title: "GET one profile (`data=kibana.*`)",
         fixed_connections: None,
         baseline: Baseline::Floor,
-        target: Target { text: "≥ 0.5 × floor, p99 ≤ 2 ms", min_ratio: Some(0.5), max_p99: Some(Duration::from_millis(2)), ..Target::default() },
+        target: Target {
+            text: "≥ 0.5 × floor, p99 ≤ 2 ms",
+            min_ratio: Some(0.5),
+            max_p99: Some(Duration::from_millis(2)),
+            ..Target::default()
+        },
         factory: Arc::new(move |rng: &mut StdRng| {
             let uid = &uids[rng.gen_range(0..uids.len())];
             PreparedRequest::get(format!("/_security/profile/{uid}?data=kibana.*"))
@@ -179,7 +184,8 @@ fn get_batch(population: &Population) -> Workload {
 }
 
 fn activate_warm(population: &Population) -> Workload {
-    let usernames: Arc<Vec<String>> = Arc::new(population.warm_users.iter().map(|&index| synthetic_user(index).username).collect());
+    let usernames: Arc<Vec<String>> =
+        Arc::new(population.warm_users.iter().map(|&index| synthetic_user(index).username).collect());
     let prepare_usernames = Arc::clone(&usernames);
     Workload {
         name: "activate_warm",
@@ -195,7 +201,9 @@ fn activate_warm(population: &Population) -> Workload {
         prepare: Some(Arc::new(move || {
             prepare_usernames
                 .iter()
-                .map(|username| PreparedRequest::json(Method::POST, "/_security/profile/_activate", activate_body(username)))
+                .map(|username| {
+                    PreparedRequest::json(Method::POST, "/_security/profile/_activate", activate_body(username))
+                })
                 .collect()
         })),
         in_sweep: true,
@@ -219,7 +227,11 @@ fn activate_first(population: &Population) -> Workload {
                 exhausted.store(true, Ordering::Relaxed);
                 index = first + index % (profiles - first).max(1);
             }
-            PreparedRequest::json(Method::POST, "/_security/profile/_activate", activate_body(&synthetic_user(index).username))
+            PreparedRequest::json(
+                Method::POST,
+                "/_security/profile/_activate",
+                activate_body(&synthetic_user(index).username),
+            )
         }),
         prepare: None,
         in_sweep: true,
@@ -238,12 +250,18 @@ fn update_data(population: &Population, refresh: Option<&'static str>) -> Worklo
         title,
         fixed_connections: None,
         baseline: Baseline::Floor,
-        target: Target { text: "≥ 5,000/s, p99 ≤ 10 ms", min_throughput: Some(5_000.0), max_p99: Some(Duration::from_millis(10)), ..Target::default() },
+        target: Target {
+            text: "≥ 5,000/s, p99 ≤ 10 ms",
+            min_throughput: Some(5_000.0),
+            max_p99: Some(Duration::from_millis(10)),
+            ..Target::default()
+        },
         factory: Arc::new(move |rng: &mut StdRng| {
             let uid = &uids[rng.gen_range(0..uids.len())];
             let sequence = counter.fetch_add(1, Ordering::Relaxed);
             let mode = ["dark", "light", "system"][(sequence % 3) as usize];
-            let body = json!({ "data": { "kibana": { "userSettings": { "darkMode": mode, "lastChange": sequence } } } });
+            let body =
+                json!({ "data": { "kibana": { "userSettings": { "darkMode": mode, "lastChange": sequence } } } });
             let query = refresh.map(|value| format!("?refresh={value}")).unwrap_or_default();
             PreparedRequest::json(Method::POST, format!("/_security/profile/{uid}/_data{query}"), body.to_string())
         }),
@@ -260,7 +278,10 @@ fn suggest_requests(population: &Population) -> Vec<PreparedRequest> {
             let name = suggest_name(&user, &mut rng);
             let mut body = json!({ "name": name, "size": if rng.gen_bool(0.5) { 10 } else { 20 } });
             match rng.gen_range(0..20) {
-                0..=2 => body["hint"] = json!({ "uids": random_uids(&population.sample_uids, &mut rng, rng.gen_range(1..4)) }),
+                0..=2 => {
+                    let hint_count = rng.gen_range(1..4);
+                    body["hint"] = json!({ "uids": random_uids(&population.sample_uids, &mut rng, hint_count) });
+                }
                 3..=5 => body["hint"] = json!({ "labels": { "kibana.spaces": random_space(&mut rng) } }),
                 _ => {}
             }
@@ -276,7 +297,11 @@ fn suggest(population: &Population, connections: Option<usize>) -> Workload {
             "suggest, mixed queries, 1 connection",
             Target { text: "p99 ≤ 10 ms", max_p99: Some(Duration::from_millis(10)), ..Target::default() },
         ),
-        _ => ("suggest_32c", "suggest, mixed queries", Target { text: "≥ 2,000/s", min_throughput: Some(2_000.0), ..Target::default() }),
+        _ => (
+            "suggest_32c",
+            "suggest, mixed queries",
+            Target { text: "≥ 2,000/s", min_throughput: Some(2_000.0), ..Target::default() },
+        ),
     };
     Workload {
         name,
@@ -336,7 +361,12 @@ mod tests {
 
     #[test]
     fn targets_report_each_missed_bound() {
-        let target = Target { text: "", min_ratio: Some(0.5), min_throughput: Some(100.0), max_p99: Some(Duration::from_millis(2)) };
+        let target = Target {
+            text: "",
+            min_ratio: Some(0.5),
+            min_throughput: Some(100.0),
+            max_p99: Some(Duration::from_millis(2)),
+        };
         assert!(target.misses(200.0, Some(0.6), Duration::from_millis(1)).is_empty());
         assert_eq!(target.misses(50.0, Some(0.4), Duration::from_millis(3)).len(), 3);
     }

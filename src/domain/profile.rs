@@ -78,8 +78,8 @@ pub(crate) struct Profile {
 impl Profile {
     /// Reads a profile from its stored source `{"user_profile": {...}}`.
     pub(crate) fn from_source(source: &Value) -> Result<Profile, EsError> {
-        let inner = source.get("user_profile").cloned().unwrap_or(Value::Null);
-        serde_json::from_value(inner).map_err(|error| {
+        let inner = source.get("user_profile").unwrap_or(&Value::Null);
+        Profile::deserialize(inner).map_err(|error| {
             tracing::error!(%error, "corrupt profile document");
             EsError::internal("corrupt profile document")
         })
@@ -129,6 +129,35 @@ impl Profile {
             "user": self.user_json(),
             "labels": self.labels,
             "data": filter_data(&self.application_data, data_keys),
+        })
+    }
+}
+
+/// The fields of a profile the suggest index holds; reading only these skips `application_data`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub(crate) struct IndexedProfile {
+    pub(crate) uid: String,
+    pub(crate) enabled: bool,
+    pub(crate) last_synchronized: i64,
+    pub(crate) user: IndexedUser,
+    pub(crate) labels: Map<String, Value>,
+}
+
+/// The user fields of [`IndexedProfile`].
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub(crate) struct IndexedUser {
+    pub(crate) username: String,
+    pub(crate) email: Option<String>,
+    pub(crate) full_name: Option<String>,
+}
+
+impl IndexedProfile {
+    /// Reads the indexed fields from a stored source `{"user_profile": {...}}`.
+    pub(crate) fn from_source(source: &Value) -> Result<IndexedProfile, EsError> {
+        let inner = source.get("user_profile").unwrap_or(&Value::Null);
+        IndexedProfile::deserialize(inner).map_err(|error| {
+            tracing::error!(%error, "corrupt profile document");
+            EsError::internal("corrupt profile document")
         })
     }
 }

@@ -11,13 +11,13 @@ use std::time::Duration;
 
 use tokio::sync::{watch, Notify};
 
-use crate::domain::profile::Profile;
+use crate::domain::profile::IndexedProfile;
 use crate::error::EsError;
 use crate::search::{IndexChange, ProfileIndex, SuggestDocument, SuggestQuery, SuggestResult};
 use crate::store::{Collection, Store, StoreError};
 
-/// How many changes one indexing batch takes at most.
-const BATCH_SIZE: usize = 20_000;
+/// How many changes one indexing batch takes at most (bounds the memory of a catch-up).
+const BATCH_SIZE: usize = 5_000;
 /// How often the indexer polls the store when nobody wakes it (other nodes' writes).
 const POLL_INTERVAL: Duration = Duration::from_secs(1);
 
@@ -81,7 +81,7 @@ impl ProfileSearch {
                 index_changes.push(IndexChange::Delete { uid });
                 continue;
             };
-            let profile = Profile::from_source(&source)?;
+            let profile = IndexedProfile::from_source(&source)?;
             index_changes.push(IndexChange::Upsert(SuggestDocument {
                 uid: profile.uid,
                 username: profile.user.username,
