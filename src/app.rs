@@ -12,6 +12,7 @@ use crate::authn::RealmChain;
 use crate::config::Config;
 use crate::domain::user::reserved_user_doc_id;
 use crate::search::ProfileIndex;
+use crate::service::profile_cache::ProfileCache;
 use crate::service::profile_search::ProfileSearch;
 use crate::service::roles::RoleService;
 use crate::store::sqlite::SqliteStore;
@@ -25,6 +26,7 @@ pub struct AppState {
     pub(crate) realms: Arc<RealmChain>,
     pub(crate) roles: Arc<RoleService>,
     pub(crate) profile_search: Arc<ProfileSearch>,
+    pub(crate) profile_cache: Arc<ProfileCache>,
     pub(crate) tokens: Arc<TokenService>,
 }
 
@@ -38,7 +40,8 @@ impl AppState {
             ProfileIndex::open_in_memory()
         }
         .map_err(|error| anyhow::anyhow!("cannot open the suggest index: {error}"))?;
-        let profile_search = ProfileSearch::open(index, Arc::clone(&store))
+        let profile_cache = Arc::new(ProfileCache::default());
+        let profile_search = ProfileSearch::open(index, Arc::clone(&store), Arc::clone(&profile_cache))
             .await
             .map_err(|error| anyhow::anyhow!("cannot catch up the suggest index: {}", error.reason))?;
         profile_search.spawn_indexer();
@@ -48,7 +51,7 @@ impl AppState {
         let roles = Arc::new(RoleService::new(Arc::clone(&store), anonymous_roles));
         let tokens = Arc::new(TokenService::new(Arc::clone(&store), &config));
         realms.set_token_authenticator(Arc::clone(&tokens) as Arc<dyn crate::authn::TokenAuthenticator>);
-        Ok(AppState { config: Arc::new(config), store, realms, roles, profile_search, tokens })
+        Ok(AppState { config: Arc::new(config), store, realms, roles, profile_search, profile_cache, tokens })
     }
 
     /// Returns the store (for tools and tests).

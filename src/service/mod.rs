@@ -1,5 +1,6 @@
 //! Security services: the operations behind the REST handlers, over the store, realms and roles.
 
+pub mod profile_cache;
 pub mod profile_privileges;
 pub mod profile_search;
 pub mod profile_suggest;

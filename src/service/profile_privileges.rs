@@ -96,7 +96,8 @@ pub(crate) async fn has_privileges(state: &AppState, request: ProfileHasPrivileg
     }
     let mut has_privilege_uids = Vec::new();
     let mut errors = lookup.errors;
-    for (_, profile) in &lookup.found {
+    for cached in &lookup.found {
+        let profile = &cached.profile;
         if !profile.enabled {
             continue;
         }

@@ -13,6 +13,7 @@ use tokio::sync::{watch, Notify};
 
 use crate::domain::profile::IndexedProfile;
 use crate::error::EsError;
+use crate::service::profile_cache::ProfileCache;
 use crate::search::{IndexChange, ProfileIndex, SuggestDocument, SuggestQuery, SuggestResult};
 use crate::store::{Collection, Store, StoreError};
 
@@ -25,6 +26,7 @@ const POLL_INTERVAL: Duration = Duration::from_secs(1);
 #[derive(Debug)]
 pub struct ProfileSearch {
     index: Arc<ProfileIndex>,
+    cache: Arc<ProfileCache>,
     store: Arc<dyn Store>,
     applied: watch::Sender<i64>,
     wake: Notify,
@@ -32,10 +34,15 @@ pub struct ProfileSearch {
 
 impl ProfileSearch {
     /// Opens the index and catches up with the store before returning.
-    pub(crate) async fn open(index: ProfileIndex, store: Arc<dyn Store>) -> Result<Arc<ProfileSearch>, EsError> {
+    pub(crate) async fn open(
+        index: ProfileIndex,
+        store: Arc<dyn Store>,
+        cache: Arc<ProfileCache>,
+    ) -> Result<Arc<ProfileSearch>, EsError> {
         let applied_seq_no = index.applied_seq_no().unwrap_or(-1);
         let search = Arc::new(ProfileSearch {
             index: Arc::new(index),
+            cache,
             store,
             applied: watch::Sender::new(applied_seq_no),
             wake: Notify::new(),
@@ -76,6 +83,9 @@ impl ProfileSearch {
         let full_batch = changes.len() == BATCH_SIZE;
         let mut index_changes = Vec::with_capacity(changes.len());
         for change in changes {
+            // Writes of other processes sharing the store reach the read cache through here.
+            let uid = change.id.strip_prefix("profile_").unwrap_or(&change.id);
+            self.cache.invalidate(uid);
             let Some(source) = change.source else {
                 let uid = change.id.strip_prefix("profile_").unwrap_or(&change.id).to_string();
                 index_changes.push(IndexChange::Delete { uid });

@@ -3,10 +3,9 @@
 use serde_json::{json, Value};
 
 use crate::app::AppState;
-use crate::domain::profile::{doc_id, parse_data_keys, token_name, Profile};
+use crate::domain::profile::{parse_data_keys, token_name};
 use crate::error::EsError;
 use crate::search::SuggestQuery;
-use crate::store::Collection;
 
 const PARSER: &str = "suggest_profile_request_payload";
 /// Elasticsearch's default `index.max_result_window`.
@@ -176,7 +175,7 @@ impl SuggestRequest {
 /// Runs the suggestion and renders the response (`took`, `total`, `profiles`).
 pub(crate) async fn suggest(state: &AppState, request: SuggestRequest) -> Result<Value, EsError> {
     let started = std::time::Instant::now();
-    if !state.store.collection_exists(Collection::Profiles).await? {
+    if !crate::service::profiles::profile_index_exists(state).await? {
         return Ok(json!({ "took": 0, "total": { "value": 0, "relation": "eq" }, "profiles": [] }));
     }
     let hint = request.hint.clone().unwrap_or_default();
@@ -187,14 +186,12 @@ pub(crate) async fn suggest(state: &AppState, request: SuggestRequest) -> Result
         hint_label: hint.labels.and_then(|mut labels| labels.pop()),
     };
     let result = state.profile_search.suggest(query).await?;
-    let ids: Vec<String> = result.uids.iter().map(|uid| doc_id(uid)).collect();
-    let docs = state.store.multi_get(Collection::Profiles, &ids).await?;
-    let mut profiles = Vec::with_capacity(docs.len());
-    for doc in docs.into_iter().flatten() {
-        let profile = Profile::from_source(&doc.source)?;
+    let loaded = crate::service::profiles::load_profiles(state, &result.uids).await?;
+    let mut profiles = Vec::with_capacity(loaded.len());
+    for cached in loaded.into_iter().flatten() {
         // The index may lag a concurrent disable by a moment; never return a disabled profile.
-        if profile.enabled {
-            profiles.push(profile.to_suggest_json(&request.data_keys));
+        if cached.profile.enabled {
+            profiles.push(cached.profile.to_suggest_json(&request.data_keys));
         }
     }
     let relation = if result.total_is_lower_bound { "gte" } else { "eq" };

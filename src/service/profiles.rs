@@ -1,5 +1,7 @@
 //! User profile operations: activate, get, update data, enable/disable (spec §3–§5, §7).
 
+use std::sync::Arc;
+
 use serde_json::{json, Map, Value};
 
 use crate::app::AppState;
@@ -9,6 +11,7 @@ use crate::domain::profile::{
     UpdateProfileData, ACTIVATION_GRACE_MILLIS, MAX_DIFFERENTIATOR, PROFILE_INDEX,
 };
 use crate::error::EsError;
+use crate::service::profile_cache::CachedProfile;
 use crate::store::{Collection, Decision, Doc, UpdateOutcome};
 
 /// The transport action of activation, named in grant authentication errors.
@@ -330,6 +333,9 @@ pub(crate) async fn activate(state: &AppState, authentication: &Authentication) 
             .await?;
         match result {
             Ok(outcome) => {
+                if matches!(outcome, UpdateOutcome::Created(_) | UpdateOutcome::Updated(_)) {
+                    state.profile_cache.invalidate(&uid);
+                }
                 let doc = written_doc(outcome)?;
                 let profile = Profile::from_source(&doc.source)?;
                 state.profile_search.wait_for(doc.seq_no).await;
@@ -356,27 +362,57 @@ pub(crate) async fn activate(state: &AppState, authentication: &Authentication) 
 
 /// The result of a multi-get of profiles, in request order.
 pub(crate) struct ProfileLookup {
-    pub(crate) found: Vec<(Doc, Profile)>,
+    pub(crate) found: Vec<Arc<CachedProfile>>,
     pub(crate) errors: Vec<(String, EsError)>,
     pub(crate) index_exists: bool,
 }
 
+/// Tells whether the profile index exists (remembered once true: it is never deleted).
+pub(crate) async fn profile_index_exists(state: &AppState) -> Result<bool, EsError> {
+    if state.profile_cache.index_exists() {
+        return Ok(true);
+    }
+    let exists = state.store.collection_exists(Collection::Profiles).await?;
+    if exists {
+        state.profile_cache.remember_index_exists();
+    }
+    Ok(exists)
+}
+
+/// Loads the profiles of `uids` in order (`None` for missing ones), from the cache or the store.
+pub(crate) async fn load_profiles(state: &AppState, uids: &[String]) -> Result<Vec<Option<Arc<CachedProfile>>>, EsError> {
+    let mut slots: Vec<Option<Arc<CachedProfile>>> = uids.iter().map(|uid| state.profile_cache.get(uid)).collect();
+    let missing_positions: Vec<usize> = (0..uids.len()).filter(|position| slots[*position].is_none()).collect();
+    if missing_positions.is_empty() {
+        return Ok(slots);
+    }
+    let generation_at_read = state.profile_cache.generation();
+    let ids: Vec<String> = missing_positions.iter().map(|position| doc_id(&uids[*position])).collect();
+    let docs = state.store.multi_get(Collection::Profiles, &ids).await?;
+    for (position, doc) in missing_positions.into_iter().zip(docs) {
+        let Some(doc) = doc else { continue };
+        let cached = Arc::new(CachedProfile {
+            seq_no: doc.seq_no,
+            primary_term: doc.primary_term,
+            profile: Profile::from_source(&doc.source)?,
+        });
+        state.profile_cache.insert(Arc::clone(&cached), generation_at_read);
+        slots[position] = Some(cached);
+    }
+    Ok(slots)
+}
+
 /// Reads the profiles of `uids` in order (spec §4.2); missing ones become `errors`.
 pub(crate) async fn get_profiles(state: &AppState, uids: &[String]) -> Result<ProfileLookup, EsError> {
-    if !state.store.collection_exists(Collection::Profiles).await? {
+    if !profile_index_exists(state).await? {
         let errors = uids.iter().map(|uid| (uid.clone(), EsError::internal("profile index does not exist"))).collect();
         return Ok(ProfileLookup { found: Vec::new(), errors, index_exists: false });
     }
-    let ids: Vec<String> = uids.iter().map(|uid| doc_id(uid)).collect();
-    let docs = state.store.multi_get(Collection::Profiles, &ids).await?;
-    let mut found = Vec::new();
+    let mut found = Vec::with_capacity(uids.len());
     let mut errors = Vec::new();
-    for (uid, doc) in uids.iter().zip(docs) {
-        match doc {
-            Some(doc) => {
-                let profile = Profile::from_source(&doc.source)?;
-                found.push((doc, profile));
-            }
+    for (uid, slot) in uids.iter().zip(load_profiles(state, uids).await?) {
+        match slot {
+            Some(cached) => found.push(cached),
             None => errors.push((uid.clone(), EsError::resource_not_found("profile document not found"))),
         }
     }
@@ -506,6 +542,7 @@ async fn update_profile(
             }),
         )
         .await?;
+    state.profile_cache.invalidate(uid);
     match result {
         Ok(outcome) => Ok(ProfileWrite {
             doc: written_doc(outcome)?,

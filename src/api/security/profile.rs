@@ -79,7 +79,7 @@ async fn render_profiles(state: &AppState, uids_param: &str, request: EsRequest)
     let rendered: Vec<Value> = lookup
         .found
         .iter()
-        .map(|(doc, profile)| profile.to_api_json(doc.seq_no, doc.primary_term, &data_keys))
+        .map(|cached| cached.profile.to_api_json(cached.seq_no, cached.primary_term, &data_keys))
         .collect();
     let mut body = json!({ "profiles": rendered });
     if let Some(errors) = profiles::errors_json(&lookup.errors) {
