@@ -134,7 +134,7 @@ impl Profile {
 }
 
 /// The fields of a profile the suggest index holds; reading only these skips `application_data`.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub(crate) struct IndexedProfile {
     pub(crate) uid: String,
     pub(crate) enabled: bool,
@@ -144,7 +144,7 @@ pub(crate) struct IndexedProfile {
 }
 
 /// The user fields of [`IndexedProfile`].
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub(crate) struct IndexedUser {
     pub(crate) username: String,
     pub(crate) email: Option<String>,

@@ -23,7 +23,7 @@ use crate::search::schema::{
 use crate::search::{IndexChange, SearchError, SuggestQuery, SuggestResult, TRACK_TOTAL_HITS_UP_TO};
 
 /// Memory the single indexing thread may buffer before it writes a segment.
-const WRITER_MEMORY_BUDGET_BYTES: usize = 200_000_000;
+const WRITER_MEMORY_BUDGET_BYTES: usize = 64_000_000;
 
 /// What each commit records next to its segments.
 #[derive(Debug, Serialize, Deserialize)]

@@ -17,6 +17,13 @@ use crate::service::profile_cache::ProfileCache;
 use crate::search::{IndexChange, ProfileIndex, SuggestDocument, SuggestQuery, SuggestResult};
 use crate::store::{Collection, Store, StoreError};
 
+fn hash_of(bytes: &[u8]) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    bytes.hash(&mut hasher);
+    hasher.finish()
+}
+
 /// How many changes one indexing batch takes at most (bounds the memory of a catch-up).
 const BATCH_SIZE: usize = 5_000;
 /// How often the indexer polls the store when nobody wakes it (other nodes' writes).
@@ -26,6 +33,9 @@ const POLL_INTERVAL: Duration = Duration::from_secs(1);
 #[derive(Debug)]
 pub struct ProfileSearch {
     index: Arc<ProfileIndex>,
+    /// Hash of each profile's indexed fields (by uid hash) as last indexed: changes that leave them alone
+    /// (data-only updates) are not re-indexed, sparing a tantivy commit per write.
+    indexed_fields: std::sync::Mutex<std::collections::HashMap<u64, u64>>,
     cache: Arc<ProfileCache>,
     store: Arc<dyn Store>,
     applied: watch::Sender<i64>,
@@ -42,6 +52,7 @@ impl ProfileSearch {
         let applied_seq_no = index.applied_seq_no().unwrap_or(-1);
         let search = Arc::new(ProfileSearch {
             index: Arc::new(index),
+            indexed_fields: std::sync::Mutex::new(std::collections::HashMap::new()),
             cache,
             store,
             applied: watch::Sender::new(applied_seq_no),
@@ -86,12 +97,17 @@ impl ProfileSearch {
             // Writes of other processes sharing the store reach the read cache through here.
             let uid = change.id.strip_prefix("profile_").unwrap_or(&change.id);
             self.cache.invalidate(uid);
+            let uid_hash = hash_of(uid.as_bytes());
             let Some(source) = change.source else {
-                let uid = change.id.strip_prefix("profile_").unwrap_or(&change.id).to_string();
-                index_changes.push(IndexChange::Delete { uid });
+                self.remember_indexed(uid_hash, None);
+                index_changes.push(IndexChange::Delete { uid: uid.to_string() });
                 continue;
             };
             let profile = IndexedProfile::from_source(&source)?;
+            let fields_hash = hash_of(&serde_json::to_vec(&profile).unwrap_or_default());
+            if !self.remember_indexed(uid_hash, Some(fields_hash)) {
+                continue;
+            }
             index_changes.push(IndexChange::Upsert(SuggestDocument {
                 uid: profile.uid,
                 username: profile.user.username,
@@ -101,6 +117,12 @@ impl ProfileSearch {
                 last_synchronized: profile.last_synchronized,
                 labels: serde_json::Value::Object(profile.labels),
             }));
+        }
+        if index_changes.is_empty() {
+            // Nothing the index holds changed: the applied position advances in memory only (a restart
+            // replays these changes, which is harmless).
+            self.applied.send_replace(up_to_seq_no);
+            return Ok(full_batch);
         }
         let index = Arc::clone(&self.index);
         tokio::task::spawn_blocking(move || index.apply(index_changes, up_to_seq_no))
@@ -112,6 +134,17 @@ impl ProfileSearch {
             })?;
         self.applied.send_replace(up_to_seq_no);
         Ok(full_batch)
+    }
+
+    /// Records the indexed-fields hash of a uid (`None`: deleted); returns whether it changed.
+    fn remember_indexed(&self, uid_hash: u64, fields_hash: Option<u64>) -> bool {
+        let Ok(mut indexed_fields) = self.indexed_fields.lock() else {
+            return true;
+        };
+        match fields_hash {
+            Some(fields_hash) => indexed_fields.insert(uid_hash, fields_hash) != Some(fields_hash),
+            None => indexed_fields.remove(&uid_hash).is_some(),
+        }
     }
 
     /// Waits until the change with `seq_no` is searchable.

@@ -24,8 +24,9 @@ const PRIMARY_TERM: i64 = 1;
 const MAX_BATCH: usize = 512;
 /// How many read connections are kept open (one per concurrent read; more are opened on demand).
 const READ_POOL_SIZE: usize = 32;
-/// Reads map the database file, sharing the OS page cache instead of per-connection page caches.
-const READ_MMAP_SIZE: u64 = 1 << 30;
+/// Page cache of each read connection, in KiB (SQLite's `cache_size` takes negative values as KiB). Memory
+/// mapping the file would share the OS cache, but every connection's mapping counts in resident memory.
+const READ_CACHE_KIB: u32 = 4096;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS docs (
@@ -143,7 +144,7 @@ fn open_reader(path: &Path) -> Result<Connection, StoreError> {
     )
     .map_err(backend_error)?;
     connection
-        .execute_batch(&format!("PRAGMA busy_timeout=5000; PRAGMA mmap_size={READ_MMAP_SIZE};"))
+        .execute_batch(&format!("PRAGMA busy_timeout=5000; PRAGMA cache_size=-{READ_CACHE_KIB};"))
         .map_err(backend_error)?;
     Ok(connection)
 }
