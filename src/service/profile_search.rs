@@ -26,6 +26,9 @@ fn hash_of(bytes: &[u8]) -> u64 {
 
 /// How many changes one indexing batch takes at most (bounds the memory of a catch-up).
 const BATCH_SIZE: usize = 5_000;
+/// How many skipped (index-neutral) changes may pass before the applied position is committed anyway, which
+/// bounds the replay after a restart.
+const PERSIST_EVERY_SKIPPED: i64 = 10_000;
 /// How often the indexer polls the store when nobody wakes it (other nodes' writes).
 const POLL_INTERVAL: Duration = Duration::from_secs(1);
 
@@ -39,6 +42,8 @@ pub struct ProfileSearch {
     cache: Arc<ProfileCache>,
     store: Arc<dyn Store>,
     applied: watch::Sender<i64>,
+    /// The applied position last committed with the index.
+    persisted: std::sync::atomic::AtomicI64,
     wake: Notify,
 }
 
@@ -56,6 +61,7 @@ impl ProfileSearch {
             cache,
             store,
             applied: watch::Sender::new(applied_seq_no),
+            persisted: std::sync::atomic::AtomicI64::new(applied_seq_no),
             wake: Notify::new(),
         });
         while search.apply_pending().await? {}
@@ -118,9 +124,10 @@ impl ProfileSearch {
                 labels: serde_json::Value::Object(profile.labels),
             }));
         }
-        if index_changes.is_empty() {
+        let persisted_seq_no = self.persisted.load(std::sync::atomic::Ordering::Acquire);
+        if index_changes.is_empty() && up_to_seq_no - persisted_seq_no < PERSIST_EVERY_SKIPPED {
             // Nothing the index holds changed: the applied position advances in memory only (a restart
-            // replays these changes, which is harmless).
+            // replays these changes, which is harmless; the position is persisted every so often).
             self.applied.send_replace(up_to_seq_no);
             return Ok(full_batch);
         }
@@ -132,6 +139,7 @@ impl ProfileSearch {
                 tracing::error!(%error, "cannot update the suggest index");
                 EsError::internal("cannot update the suggest index")
             })?;
+        self.persisted.store(up_to_seq_no, std::sync::atomic::Ordering::Release);
         self.applied.send_replace(up_to_seq_no);
         Ok(full_batch)
     }

@@ -290,6 +290,12 @@ pub(crate) async fn activate(state: &AppState, authentication: &Authentication) 
         )));
     }
     let literal_suffix = authentication.realm.domain.as_ref().and_then(|domain| domain.literal_suffix.clone());
+    // Fast path: an unchanged re-activation inside the grace window writes nothing (spec §3.8).
+    if let [(doc, profile)] = owned.as_slice() {
+        if reactivated(profile, &subject, now_millis()).is_none() {
+            return Ok((profile.clone(), doc.clone()));
+        }
+    }
     let first_uid = match (owned.pop(), &literal_suffix) {
         (Some((_, profile)), _) => profile.uid,
         (None, Some(suffix)) => literal_uid(authentication, &subject.username, suffix)?,
