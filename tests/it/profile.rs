@@ -332,3 +332,31 @@ async fn clashing_uids_bump_the_differentiator_up_to_nine() {
         &format!("profile differentiator value is too high for base Uid [{base}]"),
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn profiles_over_the_size_limit_are_refused_without_partial_writes() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut config = profiled::config::Config::for_test(dir.path());
+    config.profile_max_size = 2_048;
+    let store = std::sync::Arc::new(profiled::store::sqlite::SqliteStore::open(dir.path()).expect("store"));
+    let state = profiled::app::AppState::new(config, store, false).await.expect("state");
+    profiled::app::bootstrap_elastic_password(&state, Some(crate::common::ELASTIC_PASSWORD.into()))
+        .await
+        .expect("bootstrap");
+    let app = TestApp::from_state(state, dir);
+    app.create_user("jacknich", &[], None, None).await;
+    app.activate("jacknich").await;
+    let path = format!("/_security/profile/{JACK_UID}/_data");
+    app.admin("PUT", &path, Some(json!({"data": {"app": {"small": "x"}}}))).await;
+    let response =
+        app.call("PUT", &path, Some("elastic"), Some(json!({"data": {"app": {"big": "y".repeat(4_000)}}}))).await;
+    assert_eq!(response.status.as_u16(), 400, "{}", response.body);
+    assert_eq!(response.body["error"]["type"], "illegal_argument_exception");
+    assert!(response.body["error"]["reason"].as_str().unwrap_or_default().contains("xpack.security.profile.max_size"));
+    let body = app.admin("GET", &format!("/_security/profile/{JACK_UID}?data=app"), None).await;
+    assert_eq!(
+        body["profiles"][0]["data"],
+        json!({"app": {"small": "x"}}),
+        "nothing of the refused update was written"
+    );
+}

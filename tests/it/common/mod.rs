@@ -43,6 +43,12 @@ impl TestApp {
         TestApp { router, state, _dir: dir }
     }
 
+    /// Wraps an already built state (custom configurations).
+    pub(crate) fn from_state(state: AppState, dir: tempfile::TempDir) -> TestApp {
+        let router = profiled::api::build_router(state.clone());
+        TestApp { router, state, _dir: dir }
+    }
+
     /// Returns the app's store.
     pub(crate) fn state_store(&self) -> Arc<dyn profiled::store::Store> {
         self.state.store()
