@@ -94,7 +94,12 @@ mod tests {
             user: ProfileUser {
                 username: "joe".into(),
                 roles: vec![],
-                realm: StoredRealm { name: "n".into(), realm_type: "native".into(), node_name: "x".into(), domain: None },
+                realm: StoredRealm {
+                    name: "n".into(),
+                    realm_type: "native".into(),
+                    node_name: "x".into(),
+                    domain: None,
+                },
                 email: None,
                 full_name: None,
             },

@@ -13,8 +13,8 @@ use tokio::sync::{watch, Notify};
 
 use crate::domain::profile::IndexedProfile;
 use crate::error::EsError;
-use crate::service::profile_cache::ProfileCache;
 use crate::search::{IndexChange, ProfileIndex, SuggestDocument, SuggestQuery, SuggestResult};
+use crate::service::profile_cache::ProfileCache;
 use crate::store::{Collection, Store, StoreError};
 
 fn hash_of(bytes: &[u8]) -> u64 {

@@ -386,7 +386,10 @@ pub(crate) async fn profile_index_exists(state: &AppState) -> Result<bool, EsErr
 }
 
 /// Loads the profiles of `uids` in order (`None` for missing ones), from the cache or the store.
-pub(crate) async fn load_profiles(state: &AppState, uids: &[String]) -> Result<Vec<Option<Arc<CachedProfile>>>, EsError> {
+pub(crate) async fn load_profiles(
+    state: &AppState,
+    uids: &[String],
+) -> Result<Vec<Option<Arc<CachedProfile>>>, EsError> {
     let mut slots: Vec<Option<Arc<CachedProfile>>> = uids.iter().map(|uid| state.profile_cache.get(uid)).collect();
     let missing_positions: Vec<usize> = (0..uids.len()).filter(|position| slots[*position].is_none()).collect();
     if missing_positions.is_empty() {
