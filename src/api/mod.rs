@@ -136,14 +136,12 @@ fn validate_media_types(headers: &HeaderMap) -> Result<(), EsError> {
             return Err(error);
         }
     }
-    let mut invalid_headers = Vec::new();
     let mut cause = None;
     for (header_name, value) in [("Content-Type", content_type), ("Accept", accept)] {
         let Some(value) = value else { continue };
         for media_type in value.split(',') {
             if let Some(version) = compatible_version(media_type) {
                 if version != "8" && version != "9" {
-                    invalid_headers.push(header_name);
                     cause.get_or_insert_with(|| {
                         format!("{header_name} version must be either version 9 or 8, but found {version}. {header_name}={value}")
                     });
@@ -153,7 +151,7 @@ fn validate_media_types(headers: &HeaderMap) -> Result<(), EsError> {
         }
     }
     if let Some(cause) = cause {
-        let _ = invalid_headers;
+        // Elasticsearch names both headers whichever one carries the bad version.
         return Err(EsError::new(
             400,
             "media_type_header_exception",
@@ -189,7 +187,13 @@ fn validate_media_types(headers: &HeaderMap) -> Result<(), EsError> {
 async fn finish_response(request: Request, next: Next) -> Response {
     let method = request.method().clone();
     let uri = request.uri().clone();
-    let query = request::parse_query(uri.query().unwrap_or(""));
+    // Most requests carry neither parameter; only then is the query string decoded here.
+    let raw_query = uri.query().unwrap_or("");
+    let query = if raw_query.contains("pretty") || raw_query.contains("filter_path") || raw_query.contains('%') {
+        request::parse_query(raw_query)
+    } else {
+        Vec::new()
+    };
     let mut response = next.run(request).await;
     if response.status() == StatusCode::METHOD_NOT_ALLOWED && response.headers().get(header::CONTENT_TYPE).is_none() {
         let allowed = allowed_methods(uri.path());
