@@ -20,6 +20,18 @@ impl EsJson {
 
 pub(crate) const JSON_CONTENT_TYPE: &str = "application/json";
 
+/// A 200 response whose JSON body is already rendered (the hot read paths write it directly).
+#[derive(Debug)]
+pub(crate) struct EsRawJson(pub(crate) Vec<u8>);
+
+impl IntoResponse for EsRawJson {
+    fn into_response(self) -> Response {
+        let mut response = (StatusCode::OK, self.0).into_response();
+        response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(JSON_CONTENT_TYPE));
+        response
+    }
+}
+
 fn json_response(status: StatusCode, body: &Value) -> Response {
     let bytes = serde_json::to_vec(body).unwrap_or_else(|_| b"{}".to_vec());
     let mut response = (status, bytes).into_response();

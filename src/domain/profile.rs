@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 
+#[cfg(test)]
 use crate::api::response::segment_matches;
 pub(crate) use crate::domain::xcontent::token_name;
 use crate::error::EsError;
@@ -109,7 +110,9 @@ impl Profile {
         Value::Object(user)
     }
 
-    /// Renders the full profile of activate and get (spec §2.1), with `data` filtered by `data_keys`.
+    /// Renders the full profile of activate and get (spec §2.1), with `data` filtered by `data_keys`: the
+    /// reference that the direct renderer of `profile_render` is tested against.
+    #[cfg(test)]
     pub(crate) fn to_api_json(&self, seq_no: i64, primary_term: i64, data_keys: &[String]) -> Value {
         json!({
             "uid": self.uid,
@@ -122,7 +125,8 @@ impl Profile {
         })
     }
 
-    /// Renders a suggest hit (spec §2.2): no `enabled`, `last_synchronized` or `_doc`.
+    /// Renders a suggest hit (spec §2.2): no `enabled`, `last_synchronized` or `_doc` (test reference).
+    #[cfg(test)]
     pub(crate) fn to_suggest_json(&self, data_keys: &[String]) -> Value {
         json!({
             "uid": self.uid,
@@ -193,7 +197,9 @@ pub(crate) fn parse_data_keys(value: Option<&str>) -> Vec<String> {
         .unwrap_or_default()
 }
 
-/// Applies Elasticsearch's source include filter: dotted paths, `*` globs per segment, `**` any depth.
+/// Applies Elasticsearch's source include filter: dotted paths, `*` globs per segment, `**` any depth
+/// (test reference of `profile_render`).
+#[cfg(test)]
 pub(crate) fn filter_data(data: &Map<String, Value>, keys: &[String]) -> Value {
     if keys.is_empty() {
         return Value::Object(Map::new());
@@ -203,6 +209,7 @@ pub(crate) fn filter_data(data: &Map<String, Value>, keys: &[String]) -> Value {
     Value::Object(include_object(data, &pattern_refs))
 }
 
+#[cfg(test)]
 fn include_object(object: &Map<String, Value>, patterns: &[&[&str]]) -> Map<String, Value> {
     let mut kept = Map::new();
     for (key, value) in object {

@@ -1,47 +1,64 @@
-//! A bounded cache of parsed profiles for the read APIs (get, has_privileges, suggest hits).
+//! A memory-bounded cache of profiles prepared for the read APIs (get, has_privileges, suggest hits,
+//! re-activation), and of which profiles carry a given username (activation's lookup).
 //!
 //! Reads fill it; every profile write invalidates, and so does every change the indexer sees in the
 //! store's change sequence (writes of other processes sharing the store). A read only fills the cache when
 //! no invalidation happened since it started (a generation check), so a stale read never overwrites a newer
 //! write.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
 use quick_cache::sync::Cache;
+use quick_cache::Weighter;
 
-use crate::domain::profile::Profile;
+pub(crate) use crate::domain::profile_render::CachedProfile;
 
-/// How many profiles the cache holds.
-const CAPACITY: usize = 20_000;
+/// Bytes of prepared profiles the cache holds (about 50,000 profiles with a few KB of data each).
+const CAPACITY_BYTES: u64 = 256 * 1024 * 1024;
+/// A guess at the number of entries, for the cache's initial sizing.
+const ESTIMATED_ENTRIES: usize = 50_000;
+/// How many usernames the activation lookup remembers.
+const KEY_CAPACITY: usize = 100_000;
 
-/// A cached profile with the version it was read at.
-#[derive(Debug)]
-pub(crate) struct CachedProfile {
-    pub(crate) seq_no: i64,
-    pub(crate) primary_term: i64,
-    pub(crate) profile: Profile,
+#[derive(Clone, Debug, Default)]
+struct ProfileWeighter;
+
+impl Weighter<String, Arc<CachedProfile>> for ProfileWeighter {
+    fn weight(&self, _uid: &String, cached: &Arc<CachedProfile>) -> u64 {
+        cached.weight.max(1)
+    }
 }
 
-/// Parsed profiles by uid.
+/// Prepared profiles by uid, and uids by username.
 pub struct ProfileCache {
-    entries: Cache<String, Arc<CachedProfile>>,
+    entries: Cache<String, Arc<CachedProfile>, ProfileWeighter>,
     generation: AtomicU64,
-    index_exists: std::sync::atomic::AtomicBool,
+    /// The uids of the profiles stored under a username (the store's secondary key).
+    keys: Cache<String, Arc<[String]>>,
+    key_generation: AtomicU64,
+    index_exists: AtomicBool,
 }
 
 impl std::fmt::Debug for ProfileCache {
     fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        formatter.debug_struct("ProfileCache").field("entries", &self.entries.len()).finish_non_exhaustive()
+        formatter
+            .debug_struct("ProfileCache")
+            .field("entries", &self.entries.len())
+            .field("weight", &self.entries.weight())
+            .field("keys", &self.keys.len())
+            .finish_non_exhaustive()
     }
 }
 
 impl Default for ProfileCache {
     fn default() -> Self {
         ProfileCache {
-            entries: Cache::new(CAPACITY),
+            entries: Cache::with_weighter(ESTIMATED_ENTRIES, CAPACITY_BYTES, ProfileWeighter),
             generation: AtomicU64::new(0),
-            index_exists: std::sync::atomic::AtomicBool::new(false),
+            keys: Cache::new(KEY_CAPACITY),
+            key_generation: AtomicU64::new(0),
+            index_exists: AtomicBool::new(false),
         }
     }
 }
@@ -70,7 +87,7 @@ impl ProfileCache {
     /// Caches a profile read from the store, unless something was invalidated since `generation_at_read`.
     pub(crate) fn insert(&self, cached: Arc<CachedProfile>, generation_at_read: u64) {
         if generation_at_read == self.generation() {
-            self.entries.insert(cached.profile.uid.clone(), cached);
+            self.entries.insert(cached.uid.clone(), cached);
         }
     }
 
@@ -78,6 +95,44 @@ impl ProfileCache {
     pub(crate) fn invalidate(&self, uid: &str) {
         self.generation.fetch_add(1, Ordering::AcqRel);
         self.entries.remove(uid);
+    }
+
+    /// Drops `uid` for a change seen in the store's change sequence, unless the cache already holds that
+    /// version or a newer one (this node's own writes, read back since).
+    pub(crate) fn invalidate_older_than(&self, uid: &str, seq_no: i64) {
+        self.generation.fetch_add(1, Ordering::AcqRel);
+        if self.entries.get(uid).is_some_and(|cached| cached.seq_no < seq_no) {
+            self.entries.remove(uid);
+        }
+    }
+
+    /// Returns the uids stored under `username`, if known.
+    pub(crate) fn uids_of(&self, username: &str) -> Option<Arc<[String]>> {
+        self.keys.get(username)
+    }
+
+    /// Returns the generation to take before looking a username up in the store.
+    pub(crate) fn key_generation(&self) -> u64 {
+        self.key_generation.load(Ordering::Acquire)
+    }
+
+    /// Remembers the uids stored under `username`, unless a key changed since `generation_at_read`.
+    pub(crate) fn insert_uids(&self, username: &str, uids: Arc<[String]>, generation_at_read: u64) {
+        if generation_at_read == self.key_generation() {
+            self.keys.insert(username.to_string(), uids);
+        }
+    }
+
+    /// Forgets the uids of `username` (a profile with that username was created, or changed elsewhere).
+    pub(crate) fn invalidate_key(&self, username: &str) {
+        self.key_generation.fetch_add(1, Ordering::AcqRel);
+        self.keys.remove(username);
+    }
+
+    /// Forgets every username (a profile was deleted: its username is not known any more).
+    pub(crate) fn invalidate_all_keys(&self) {
+        self.key_generation.fetch_add(1, Ordering::AcqRel);
+        self.keys.clear();
     }
 }
 
@@ -87,7 +142,7 @@ mod tests {
     use crate::domain::profile::{hashed_uid, ProfileUser, StoredRealm};
 
     fn cached(seq_no: i64) -> Arc<CachedProfile> {
-        let profile = Profile {
+        let profile = crate::domain::profile::Profile {
             uid: hashed_uid("joe", 0),
             enabled: true,
             last_synchronized: 1,
@@ -106,7 +161,7 @@ mod tests {
             labels: Default::default(),
             application_data: Default::default(),
         };
-        Arc::new(CachedProfile { seq_no, primary_term: 1, profile })
+        Arc::new(CachedProfile::new(profile, seq_no, 1))
     }
 
     #[test]
@@ -121,5 +176,29 @@ mod tests {
         assert_eq!(cache.get(&uid).map(|entry| entry.seq_no), Some(2));
         cache.invalidate(&uid);
         assert!(cache.get(&uid).is_none());
+    }
+
+    #[test]
+    fn the_change_feed_keeps_a_version_read_back_after_the_write() {
+        let cache = ProfileCache::default();
+        let uid = hashed_uid("joe", 0);
+        cache.insert(cached(5), cache.generation());
+        cache.invalidate_older_than(&uid, 5);
+        assert_eq!(cache.get(&uid).map(|entry| entry.seq_no), Some(5));
+        cache.invalidate_older_than(&uid, 6);
+        assert!(cache.get(&uid).is_none());
+    }
+
+    #[test]
+    fn a_username_lookup_racing_with_a_new_profile_is_not_cached() {
+        let cache = ProfileCache::default();
+        let generation_at_read = cache.key_generation();
+        cache.invalidate_key("joe");
+        cache.insert_uids("joe", Arc::from(vec![]), generation_at_read);
+        assert!(cache.uids_of("joe").is_none());
+        cache.insert_uids("joe", Arc::from(vec!["u1".to_string()]), cache.key_generation());
+        assert_eq!(cache.uids_of("joe").as_deref(), Some(&["u1".to_string()][..]));
+        cache.invalidate_all_keys();
+        assert!(cache.uids_of("joe").is_none());
     }
 }

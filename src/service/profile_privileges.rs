@@ -1,5 +1,7 @@
 //! Has-privileges for profiles (spec §8): which profiles' users hold the requested privileges.
 
+use std::collections::HashMap;
+
 use serde_json::{json, Value};
 
 use crate::app::AppState;
@@ -96,16 +98,29 @@ pub(crate) async fn has_privileges(state: &AppState, request: ProfileHasPrivileg
     }
     let mut has_privilege_uids = Vec::new();
     let mut errors = lookup.errors;
+    // Profiles mostly share a handful of role sets: each distinct set is checked once per request.
+    let mut checked: HashMap<&[String], Result<bool, EsError>> = HashMap::new();
     for cached in &lookup.found {
-        let profile = &cached.profile;
-        if !profile.enabled {
+        if !cached.enabled {
             continue;
         }
-        let resolved = state.roles.resolve(&profile.user.roles).await?;
-        match resolved.permissions.check_privileges(&request.privileges, &[]) {
-            Ok(result) if result.has_all_requested => has_privilege_uids.push(profile.uid.clone()),
-            Ok(_) => {}
-            Err(error) => errors.push((profile.uid.clone(), error)),
+        let roles = cached.user.roles.as_slice();
+        let outcome = match checked.get(roles) {
+            Some(outcome) => outcome.clone(),
+            None => {
+                let resolved = state.roles.resolve(roles).await?;
+                let outcome = resolved
+                    .permissions
+                    .check_privileges(&request.privileges, &[])
+                    .map(|result| result.has_all_requested);
+                checked.insert(roles, outcome.clone());
+                outcome
+            }
+        };
+        match outcome {
+            Ok(true) => has_privilege_uids.push(cached.uid.clone()),
+            Ok(false) => {}
+            Err(error) => errors.push((cached.uid.clone(), error)),
         }
     }
     let mut body = json!({ "has_privilege_uids": has_privilege_uids });

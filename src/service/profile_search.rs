@@ -102,14 +102,19 @@ impl ProfileSearch {
         for change in changes {
             // Writes of other processes sharing the store reach the read cache through here.
             let uid = change.id.strip_prefix("profile_").unwrap_or(&change.id);
-            self.cache.invalidate(uid);
+            self.cache.invalidate_older_than(uid, change.seq_no);
             let uid_hash = hash_of(uid.as_bytes());
             let Some(source) = change.source else {
+                self.cache.invalidate_all_keys();
                 self.remember_indexed(uid_hash, None);
                 index_changes.push(IndexChange::Delete { uid: uid.to_string() });
                 continue;
             };
             let profile = IndexedProfile::from_source(&source)?;
+            if !self.has_indexed(uid_hash) {
+                // A profile this indexer has not seen: its username may have a cached (shorter) uid list.
+                self.cache.invalidate_key(&profile.user.username);
+            }
             let fields_hash = hash_of(&serde_json::to_vec(&profile).unwrap_or_default());
             if !self.remember_indexed(uid_hash, Some(fields_hash)) {
                 continue;
@@ -142,6 +147,11 @@ impl ProfileSearch {
         self.persisted.store(up_to_seq_no, std::sync::atomic::Ordering::Release);
         self.applied.send_replace(up_to_seq_no);
         Ok(full_batch)
+    }
+
+    /// Tells whether this indexer has seen the uid with this hash.
+    fn has_indexed(&self, uid_hash: u64) -> bool {
+        self.indexed_fields.lock().map(|indexed_fields| indexed_fields.contains_key(&uid_hash)).unwrap_or(false)
     }
 
     /// Records the indexed-fields hash of a uid (`None`: deleted); returns whether it changed.

@@ -1,9 +1,10 @@
 //! Suggest user profiles (spec §6): request parsing, validation and execution.
 
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use crate::app::AppState;
 use crate::domain::profile::{parse_data_keys, token_name};
+use crate::domain::profile_render::DataFilter;
 use crate::error::EsError;
 use crate::search::SuggestQuery;
 
@@ -173,10 +174,10 @@ impl SuggestRequest {
 }
 
 /// Runs the suggestion and renders the response (`took`, `total`, `profiles`).
-pub(crate) async fn suggest(state: &AppState, request: SuggestRequest) -> Result<Value, EsError> {
+pub(crate) async fn suggest(state: &AppState, request: SuggestRequest) -> Result<Vec<u8>, EsError> {
     let started = std::time::Instant::now();
     if !crate::service::profiles::profile_index_exists(state).await? {
-        return Ok(json!({ "took": 0, "total": { "value": 0, "relation": "eq" }, "profiles": [] }));
+        return Ok(br#"{"took":0,"total":{"value":0,"relation":"eq"},"profiles":[]}"#.to_vec());
     }
     let hint = request.hint.clone().unwrap_or_default();
     let query = SuggestQuery {
@@ -187,24 +188,36 @@ pub(crate) async fn suggest(state: &AppState, request: SuggestRequest) -> Result
     };
     let result = state.profile_search.suggest(query).await?;
     let loaded = crate::service::profiles::load_profiles(state, &result.uids).await?;
-    let mut profiles = Vec::with_capacity(loaded.len());
+    let filter = DataFilter::new(&request.data_keys);
+    let mut profiles = Vec::with_capacity(loaded.len() * 512);
+    let mut first = true;
     for cached in loaded.into_iter().flatten() {
         // The index may lag a concurrent disable by a moment; never return a disabled profile.
-        if cached.profile.enabled {
-            profiles.push(cached.profile.to_suggest_json(&request.data_keys));
+        if cached.enabled {
+            if !first {
+                profiles.push(b',');
+            }
+            first = false;
+            cached.write_suggest_json(&mut profiles, &filter);
         }
     }
     let relation = if result.total_is_lower_bound { "gte" } else { "eq" };
-    Ok(json!({
-        "took": started.elapsed().as_millis() as u64,
-        "total": { "value": result.total, "relation": relation },
-        "profiles": profiles,
-    }))
+    let head = format!(
+        r#"{{"took":{},"total":{{"value":{},"relation":"{relation}"}},"profiles":["#,
+        started.elapsed().as_millis() as u64,
+        result.total
+    );
+    let mut body = Vec::with_capacity(head.len() + profiles.len() + 2);
+    body.extend_from_slice(head.as_bytes());
+    body.extend_from_slice(&profiles);
+    body.extend_from_slice(b"]}");
+    Ok(body)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     fn validation_reason(body: Value) -> String {
         let request = SuggestRequest::parse(Some(&body), None).expect("parses");

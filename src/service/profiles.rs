@@ -210,10 +210,20 @@ fn is_singleton_realm_type(realm_type: &str) -> bool {
     realm_type == "file" || realm_type == "native"
 }
 
+/// Tells whether a re-activation of an enabled, unchanged profile falls inside the grace window.
+fn unchanged_within_grace(
+    enabled: bool,
+    last_synchronized: i64,
+    stored: &ProfileUser,
+    subject: &ProfileUser,
+    now: i64,
+) -> bool {
+    enabled && stored == subject && now - last_synchronized < ACTIVATION_GRACE_MILLIS
+}
+
 /// Decides what a re-activation writes (spec §3.8): nothing inside the grace window when unchanged.
 fn reactivated(existing: &Profile, subject: &ProfileUser, now: i64) -> Option<Profile> {
-    let unchanged = existing.user == *subject && existing.enabled;
-    if unchanged && now - existing.last_synchronized < ACTIVATION_GRACE_MILLIS {
+    if unchanged_within_grace(existing.enabled, existing.last_synchronized, &existing.user, subject, now) {
         return None;
     }
     let mut updated = existing.clone();
@@ -266,13 +276,26 @@ pub(crate) async fn existing_profile_uid(
 /// Marker reason of a doc-id clash with another user's profile (spec §3.7).
 const CLASH: &str = "profile uid belongs to another user";
 
-/// Activates (creates or refreshes) the profile of an authenticated subject; returns the profile document.
-pub(crate) async fn activate(state: &AppState, authentication: &Authentication) -> Result<(Profile, Doc), EsError> {
+/// Activates (creates or refreshes) the profile of an authenticated subject; returns the profile.
+pub(crate) async fn activate(state: &AppState, authentication: &Authentication) -> Result<Arc<CachedProfile>, EsError> {
     let subject = subject_user(state, authentication);
-    let candidates: Vec<(Doc, Profile)> = state
-        .store
-        .find_by_key(Collection::Profiles, &subject.username)
-        .await?
+    // Fast path: an unchanged re-activation inside the grace window writes nothing (spec §3.8); with the
+    // username's profiles and the profile itself cached it touches no storage either.
+    if let Some(uids) = state.profile_cache.uids_of(&subject.username) {
+        let cached = load_profiles(state, &uids).await?;
+        let mut owned = cached.iter().flatten().filter(|cached| belongs_to_subject(&cached.user, &subject));
+        if let (Some(only), None) = (owned.next(), owned.next()) {
+            if unchanged_within_grace(only.enabled, only.last_synchronized, &only.user, &subject, now_millis()) {
+                return Ok(Arc::clone(only));
+            }
+        }
+    }
+    let key_generation = state.profile_cache.key_generation();
+    let docs = state.store.find_by_key(Collection::Profiles, &subject.username).await?;
+    let uids: Arc<[String]> =
+        docs.iter().filter_map(|doc| doc.id.strip_prefix("profile_").map(str::to_string)).collect();
+    state.profile_cache.insert_uids(&subject.username, uids, key_generation);
+    let candidates: Vec<(Doc, Profile)> = docs
         .into_iter()
         .map(|doc| Profile::from_source(&doc.source).map(|profile| (doc, profile)))
         .collect::<Result<_, _>>()?;
@@ -290,11 +313,11 @@ pub(crate) async fn activate(state: &AppState, authentication: &Authentication) 
         )));
     }
     let literal_suffix = authentication.realm.domain.as_ref().and_then(|domain| domain.literal_suffix.clone());
-    // Fast path: an unchanged re-activation inside the grace window writes nothing (spec §3.8).
-    if let [(doc, profile)] = owned.as_slice() {
-        if reactivated(profile, &subject, now_millis()).is_none() {
-            return Ok((profile.clone(), doc.clone()));
+    if let Some((doc, profile)) = owned.pop() {
+        if reactivated(&profile, &subject, now_millis()).is_none() {
+            return Ok(Arc::new(CachedProfile::new(profile, doc.seq_no, doc.primary_term)));
         }
+        owned.push((doc, profile));
     }
     let first_uid = match (owned.pop(), &literal_suffix) {
         (Some((_, profile)), _) => profile.uid,
@@ -339,13 +362,18 @@ pub(crate) async fn activate(state: &AppState, authentication: &Authentication) 
             .await?;
         match result {
             Ok(outcome) => {
-                if matches!(outcome, UpdateOutcome::Created(_) | UpdateOutcome::Updated(_)) {
-                    state.profile_cache.invalidate(&uid);
+                match outcome {
+                    UpdateOutcome::Created(_) => {
+                        state.profile_cache.invalidate(&uid);
+                        state.profile_cache.invalidate_key(&subject.username);
+                    }
+                    UpdateOutcome::Updated(_) => state.profile_cache.invalidate(&uid),
+                    _ => {}
                 }
                 let doc = written_doc(outcome)?;
                 let profile = Profile::from_source(&doc.source)?;
                 state.profile_search.wait_for(doc.seq_no).await;
-                return Ok((profile, doc));
+                return Ok(Arc::new(CachedProfile::new(profile, doc.seq_no, doc.primary_term)));
             }
             Err(error) if error.reason == CLASH => {
                 if let (Some(_), Some(domain)) = (&literal_suffix, &authentication.realm.domain) {
@@ -400,11 +428,7 @@ pub(crate) async fn load_profiles(
     let docs = state.store.multi_get(Collection::Profiles, &ids).await?;
     for (position, doc) in missing_positions.into_iter().zip(docs) {
         let Some(doc) = doc else { continue };
-        let cached = Arc::new(CachedProfile {
-            seq_no: doc.seq_no,
-            primary_term: doc.primary_term,
-            profile: Profile::from_source(&doc.source)?,
-        });
+        let cached = Arc::new(CachedProfile::new(Profile::from_source(&doc.source)?, doc.seq_no, doc.primary_term));
         state.profile_cache.insert(Arc::clone(&cached), generation_at_read);
         slots[position] = Some(cached);
     }
@@ -507,7 +531,10 @@ async fn update_profile(
 ) -> Result<ProfileWrite, EsError> {
     let changes_index = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let changes_index_in_write = std::sync::Arc::clone(&changes_index);
-    state.store.ensure_collection(Collection::Profiles).await?;
+    if !state.profile_cache.index_exists() {
+        state.store.ensure_collection(Collection::Profiles).await?;
+        state.profile_cache.remember_index_exists();
+    }
     let id = doc_id(uid);
     let id_for_errors = id.clone();
     let max_size = state.config.profile_max_size;

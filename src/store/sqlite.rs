@@ -27,6 +27,10 @@ const READ_POOL_SIZE: usize = 32;
 /// Page cache of each read connection, in KiB (SQLite's `cache_size` takes negative values as KiB). Memory
 /// mapping the file would share the OS cache, but every connection's mapping counts in resident memory.
 const READ_CACHE_KIB: u32 = 4096;
+/// Pause of the checkpoint thread between passes.
+const CHECKPOINT_PAUSE: std::time::Duration = std::time::Duration::from_millis(50);
+/// Page cache of the write connection, in KiB.
+const WRITE_CACHE_KIB: u32 = 65536;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS docs (
@@ -90,16 +94,29 @@ impl SqliteStore {
                 "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=5000;",
             )
             .map_err(backend_error)?;
+        // Every update reads its document first: a page cache far larger than the read connections' keeps
+        // those reads (and the pages the write touches) out of the kernel. Checkpoints run on their own
+        // thread (below), so a commit never waits for one; the writer's own automatic checkpoint stays as a
+        // bound on the WAL (64 MiB) should that thread fall behind.
+        write_connection
+            .execute_batch(&format!("PRAGMA cache_size=-{WRITE_CACHE_KIB}; PRAGMA wal_autocheckpoint=16384;"))
+            .map_err(backend_error)?;
         write_connection.execute_batch(SCHEMA).map_err(backend_error)?;
         let next_seq_nos = load_next_seq_nos(&write_connection)?;
         let mut readers = Vec::with_capacity(READ_POOL_SIZE);
         for _ in 0..4 {
             readers.push(open_reader(&path)?);
         }
+        let checkpoint_connection = Connection::open(&path).map_err(backend_error)?;
+        let (checkpoint_sender, checkpoint_receiver) = mpsc::sync_channel(1);
+        thread::Builder::new()
+            .name("profiled-store-checkpoint".into())
+            .spawn(move || run_checkpointer(checkpoint_connection, checkpoint_receiver))
+            .map_err(backend_error)?;
         let (sender, receiver) = mpsc::channel();
         thread::Builder::new()
             .name("profiled-store-writer".into())
-            .spawn(move || run_writer(write_connection, receiver, next_seq_nos))
+            .spawn(move || run_writer(write_connection, receiver, next_seq_nos, checkpoint_sender))
             .map_err(backend_error)?;
         Ok(SqliteStore { path, writer: Mutex::new(Some(sender)), readers: Arc::new(Mutex::new(readers)) })
     }
@@ -194,10 +211,23 @@ fn read_docs_where(connection: &Connection, sql: &str, parameters: &[&str]) -> R
     Ok(docs)
 }
 
+/// Copies committed WAL frames back into the database file after commits (a passive checkpoint never
+/// blocks the writer or readers). Ends when the writer drops its sender.
+fn run_checkpointer(connection: Connection, commits: mpsc::Receiver<()>) {
+    while commits.recv().is_ok() {
+        if let Err(error) = connection.execute_batch("PRAGMA wal_checkpoint(PASSIVE);") {
+            tracing::warn!(%error, "background checkpoint failed");
+        }
+        // Lets a few more commits gather before the next pass.
+        thread::sleep(CHECKPOINT_PAUSE);
+    }
+}
+
 fn run_writer(
     mut connection: Connection,
     receiver: mpsc::Receiver<WriteJob>,
     mut next_seq_nos: HashMap<Collection, i64>,
+    checkpoint: mpsc::SyncSender<()>,
 ) {
     while let Ok(first_job) = receiver.recv() {
         let mut batch = vec![first_job];
@@ -237,6 +267,9 @@ fn run_writer(
         let commit_result = transaction.commit().map_err(backend_error);
         if commit_result.is_err() {
             next_seq_nos = seq_nos_before;
+        } else {
+            // A pass is pending or running already when the slot is full.
+            let _ = checkpoint.try_send(());
         }
         for reply in replies {
             let commit = match &commit_result {

@@ -3,12 +3,13 @@
 use axum::extract::State;
 use axum::routing::{get, post, put};
 use axum::Router;
-use serde_json::{json, Value};
+use serde_json::json;
 
 use crate::api::request::{EsPath, EsRequest, Refresh};
-use crate::api::response::EsJson;
+use crate::api::response::{EsJson, EsRawJson};
 use crate::app::AppState;
 use crate::domain::profile::{parse_data_keys, UpdateProfileData};
+use crate::domain::profile_render::DataFilter;
 use crate::error::EsError;
 use crate::service::profile_privileges::{self, ProfileHasPrivilegesRequest};
 use crate::service::profile_suggest::{self, SuggestRequest};
@@ -37,14 +38,16 @@ pub(crate) fn router() -> Router<AppState> {
 }
 
 /// Creates or refreshes the profile of the user named by the grant (`POST /_security/profile/_activate`).
-async fn activate_profile(State(state): State<AppState>, request: EsRequest) -> Result<EsJson, EsError> {
+async fn activate_profile(State(state): State<AppState>, request: EsRequest) -> Result<EsRawJson, EsError> {
     let body = request.json_body()?;
     request.check_params(&[])?;
     let grant = profiles::parse_activate_request(&body)?;
     state.roles.authorize(&request.auth, ACTIVATE).await?;
     let authentication = profiles::authenticate_grant(&state, grant).await?;
-    let (profile, doc) = profiles::activate(&state, &authentication).await?;
-    Ok(EsJson::ok(profile.to_api_json(doc.seq_no, doc.primary_term, &[])))
+    let profile = profiles::activate(&state, &authentication).await?;
+    let mut body = Vec::with_capacity(512);
+    profile.write_api_json(&mut body, &DataFilter::new(&[]));
+    Ok(EsRawJson(body))
 }
 
 /// Returns profiles by uid, in request order (`GET /_security/profile/{uid}`, comma-separated).
@@ -52,15 +55,15 @@ async fn get_profiles(
     State(state): State<AppState>,
     EsPath(uids): EsPath,
     request: EsRequest,
-) -> Result<EsJson, EsError> {
+) -> Result<EsRawJson, EsError> {
     render_profiles(&state, &uids, request).await
 }
 
-async fn get_profile_named_activate(State(state): State<AppState>, request: EsRequest) -> Result<EsJson, EsError> {
+async fn get_profile_named_activate(State(state): State<AppState>, request: EsRequest) -> Result<EsRawJson, EsError> {
     render_profiles(&state, "_activate", request).await
 }
 
-async fn render_profiles(state: &AppState, uids_param: &str, request: EsRequest) -> Result<EsJson, EsError> {
+async fn render_profiles(state: &AppState, uids_param: &str, request: EsRequest) -> Result<EsRawJson, EsError> {
     let data_keys = parse_data_keys(request.param("data"));
     request.check_params(&["data"])?;
     // Java's String.split: trailing empty pieces are dropped, inner ones kept (spec §4.1).
@@ -76,16 +79,22 @@ async fn render_profiles(state: &AppState, uids_param: &str, request: EsRequest)
     }
     state.roles.authorize(&request.auth, GET).await?;
     let lookup = profiles::get_profiles(state, &uids).await?;
-    let rendered: Vec<Value> = lookup
-        .found
-        .iter()
-        .map(|cached| cached.profile.to_api_json(cached.seq_no, cached.primary_term, &data_keys))
-        .collect();
-    let mut body = json!({ "profiles": rendered });
-    if let Some(errors) = profiles::errors_json(&lookup.errors) {
-        body["errors"] = errors;
+    let filter = DataFilter::new(&data_keys);
+    let mut body = Vec::with_capacity(64 + lookup.found.len() * 1024);
+    body.extend_from_slice(b"{\"profiles\":[");
+    for (index, cached) in lookup.found.iter().enumerate() {
+        if index > 0 {
+            body.push(b',');
+        }
+        cached.write_api_json(&mut body, &filter);
     }
-    Ok(EsJson::ok(body))
+    body.push(b']');
+    if let Some(errors) = profiles::errors_json(&lookup.errors) {
+        body.extend_from_slice(b",\"errors\":");
+        serde_json::to_writer(&mut body, &errors).map_err(|_| EsError::internal("cannot render errors"))?;
+    }
+    body.push(b'}');
+    Ok(EsRawJson(body))
 }
 
 /// Deep-merges labels and data into a profile (`PUT|POST /_security/profile/{uid}/_data`).
@@ -171,13 +180,13 @@ async fn set_profile_enabled(
 }
 
 /// Suggests enabled profiles by name, boosted by hints (`GET|POST /_security/profile/_suggest`).
-async fn suggest_profiles(State(state): State<AppState>, request: EsRequest) -> Result<EsJson, EsError> {
+async fn suggest_profiles(State(state): State<AppState>, request: EsRequest) -> Result<EsRawJson, EsError> {
     let body = request.optional_json_body()?;
     let suggest_request = SuggestRequest::parse(body.as_ref(), request.param("data"))?;
     request.check_params(&["data"])?;
     suggest_request.validate()?;
     state.roles.authorize(&request.auth, SUGGEST).await?;
-    Ok(EsJson::ok(profile_suggest::suggest(&state, suggest_request).await?))
+    Ok(EsRawJson(profile_suggest::suggest(&state, suggest_request).await?))
 }
 
 /// Tells which profiles' users hold the given privileges (`GET|POST /_security/profile/_has_privileges`).

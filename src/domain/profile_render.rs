@@ -1,0 +1,336 @@
+//! A profile prepared for the read APIs: the JSON of activate, get and suggest is written straight into the
+//! response buffer, with no intermediate `serde_json::Value` and no copy of labels or data.
+//!
+//! The `user` and `labels` objects are rendered once, when the profile is loaded. `data` is kept as a tree
+//! of objects whose leaves (strings, numbers, arrays, ...) are already JSON text, so that the include
+//! filter of the `data` parameter (spec §4.1) can walk it and copy whole leaves. The output is byte for
+//! byte what `Profile::to_api_json` renders (a test checks it).
+
+use serde_json::{Map, Value};
+
+use crate::api::response::segment_matches;
+use crate::domain::profile::{Profile, ProfileUser};
+
+/// Bytes counted for every node on top of its text (pointers, lengths, allocation headers).
+const NODE_OVERHEAD: usize = 48;
+
+/// A JSON object of `data` with leaves kept as JSON text.
+#[derive(Debug, Default)]
+pub(crate) struct RawObject {
+    entries: Vec<(Box<str>, RawNode)>,
+}
+
+#[derive(Debug)]
+enum RawNode {
+    Object(RawObject),
+    /// Any non-object value, as compact JSON.
+    Leaf(Box<str>),
+}
+
+impl RawObject {
+    fn from_map(map: &Map<String, Value>) -> (RawObject, usize) {
+        let mut size = NODE_OVERHEAD;
+        let entries = map
+            .iter()
+            .map(|(key, value)| {
+                let node = match value {
+                    Value::Object(child) => {
+                        let (object, child_size) = RawObject::from_map(child);
+                        size += child_size;
+                        RawNode::Object(object)
+                    }
+                    other => {
+                        let text = serde_json::to_string(other).unwrap_or_else(|_| "null".to_string());
+                        size += text.len() + NODE_OVERHEAD;
+                        RawNode::Leaf(text.into_boxed_str())
+                    }
+                };
+                size += key.len() + NODE_OVERHEAD;
+                (key.clone().into_boxed_str(), node)
+            })
+            .collect();
+        (RawObject { entries }, size)
+    }
+
+    fn write_whole(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        for (index, (key, node)) in self.entries.iter().enumerate() {
+            if index > 0 {
+                out.push(b',');
+            }
+            write_key(out, key);
+            node.write_whole(out);
+        }
+        out.push(b'}');
+    }
+
+    /// Writes the entries selected by `patterns` (without braces); returns how many were written.
+    fn write_filtered(&self, out: &mut Vec<u8>, patterns: &[&[&str]], mut written: usize) -> usize {
+        let mut child_patterns: Vec<&[&str]> = Vec::new();
+        for (key, node) in &self.entries {
+            let mut whole = false;
+            child_patterns.clear();
+            for pattern in patterns {
+                match pattern.first() {
+                    None => whole = true,
+                    Some(&"**") => {
+                        child_patterns.push(pattern);
+                        if pattern.len() == 1 {
+                            whole = true;
+                        } else if segment_matches(pattern[1], key) {
+                            if pattern.len() == 2 {
+                                whole = true;
+                            } else {
+                                child_patterns.push(&pattern[2..]);
+                            }
+                        }
+                    }
+                    Some(segment) if segment_matches(segment, key) => {
+                        if pattern.len() == 1 {
+                            whole = true;
+                        } else {
+                            child_patterns.push(&pattern[1..]);
+                        }
+                    }
+                    Some(_) => {}
+                }
+            }
+            if whole {
+                if written > 0 {
+                    out.push(b',');
+                }
+                write_key(out, key);
+                node.write_whole(out);
+                written += 1;
+                continue;
+            }
+            if child_patterns.is_empty() {
+                continue;
+            }
+            if let RawNode::Object(child) = node {
+                // An object left empty by the filter is dropped with its key.
+                let mark = out.len();
+                if written > 0 {
+                    out.push(b',');
+                }
+                write_key(out, key);
+                out.push(b'{');
+                let patterns_for_child = child_patterns.clone();
+                if child.write_filtered(out, &patterns_for_child, 0) == 0 {
+                    out.truncate(mark);
+                } else {
+                    out.push(b'}');
+                    written += 1;
+                }
+            }
+        }
+        written
+    }
+}
+
+impl RawNode {
+    fn write_whole(&self, out: &mut Vec<u8>) {
+        match self {
+            RawNode::Object(object) => object.write_whole(out),
+            RawNode::Leaf(text) => out.extend_from_slice(text.as_bytes()),
+        }
+    }
+}
+
+/// Writes `"key":`.
+fn write_key(out: &mut Vec<u8>, key: &str) {
+    write_string(out, key);
+    out.push(b':');
+}
+
+/// Writes a JSON string.
+pub(crate) fn write_string(out: &mut Vec<u8>, text: &str) {
+    // Writing into a Vec cannot fail.
+    let _ = serde_json::to_writer(&mut *out, text);
+}
+
+/// The `data` parameter as include patterns (dotted paths split into segments).
+#[derive(Debug)]
+pub(crate) struct DataFilter<'a> {
+    patterns: Vec<Vec<&'a str>>,
+}
+
+impl<'a> DataFilter<'a> {
+    /// Builds the filter of `keys` (the parsed `data` parameter; empty selects nothing).
+    pub(crate) fn new(keys: &'a [String]) -> DataFilter<'a> {
+        DataFilter { patterns: keys.iter().map(|key| key.split('.').collect()).collect() }
+    }
+}
+
+/// A profile ready to be rendered, with the version it was read at.
+#[derive(Debug)]
+pub(crate) struct CachedProfile {
+    pub(crate) seq_no: i64,
+    pub(crate) primary_term: i64,
+    pub(crate) uid: String,
+    pub(crate) enabled: bool,
+    pub(crate) last_synchronized: i64,
+    /// The stored user (realm and node included): activation compares it with the subject.
+    pub(crate) user: ProfileUser,
+    user_json: Box<str>,
+    labels_json: Box<str>,
+    data: RawObject,
+    /// Approximate bytes held, for the cache's memory bound.
+    pub(crate) weight: u64,
+}
+
+impl CachedProfile {
+    /// Prepares `profile` (read at `seq_no` / `primary_term`) for rendering.
+    pub(crate) fn new(profile: Profile, seq_no: i64, primary_term: i64) -> CachedProfile {
+        let user_json = serde_json::to_string(&profile.user_json()).unwrap_or_else(|_| "{}".to_string());
+        let labels_json = serde_json::to_string(&profile.labels).unwrap_or_else(|_| "{}".to_string());
+        let (data, data_size) = RawObject::from_map(&profile.application_data);
+        let user = profile.user;
+        let weight = (std::mem::size_of::<CachedProfile>()
+            + profile.uid.len()
+            + user_json.len()
+            + labels_json.len()
+            + data_size
+            + user.username.len() * 2
+            + user.roles.iter().map(|role| role.len() + NODE_OVERHEAD).sum::<usize>()
+            + user.realm.name.len()
+            + user.realm.node_name.len()
+            + NODE_OVERHEAD * 4) as u64;
+        CachedProfile {
+            seq_no,
+            primary_term,
+            uid: profile.uid,
+            enabled: profile.enabled,
+            last_synchronized: profile.last_synchronized,
+            user,
+            user_json: user_json.into_boxed_str(),
+            labels_json: labels_json.into_boxed_str(),
+            data,
+            weight,
+        }
+    }
+
+    /// Writes the profile of activate and get (spec §2.1), `data` filtered.
+    pub(crate) fn write_api_json(&self, out: &mut Vec<u8>, filter: &DataFilter<'_>) {
+        out.extend_from_slice(b"{\"uid\":");
+        write_string(out, &self.uid);
+        out.extend_from_slice(if self.enabled { b",\"enabled\":true" } else { b",\"enabled\":false" });
+        out.extend_from_slice(b",\"last_synchronized\":");
+        out.extend_from_slice(self.last_synchronized.to_string().as_bytes());
+        self.write_user_labels_data(out, filter);
+        out.extend_from_slice(b",\"_doc\":{\"_primary_term\":");
+        out.extend_from_slice(self.primary_term.to_string().as_bytes());
+        out.extend_from_slice(b",\"_seq_no\":");
+        out.extend_from_slice(self.seq_no.to_string().as_bytes());
+        out.extend_from_slice(b"}}");
+    }
+
+    /// Writes a suggest hit (spec §2.2): no `enabled`, `last_synchronized` or `_doc`.
+    pub(crate) fn write_suggest_json(&self, out: &mut Vec<u8>, filter: &DataFilter<'_>) {
+        out.extend_from_slice(b"{\"uid\":");
+        write_string(out, &self.uid);
+        self.write_user_labels_data(out, filter);
+        out.push(b'}');
+    }
+
+    fn write_user_labels_data(&self, out: &mut Vec<u8>, filter: &DataFilter<'_>) {
+        out.extend_from_slice(b",\"user\":");
+        out.extend_from_slice(self.user_json.as_bytes());
+        out.extend_from_slice(b",\"labels\":");
+        out.extend_from_slice(self.labels_json.as_bytes());
+        out.extend_from_slice(b",\"data\":{");
+        if !filter.patterns.is_empty() {
+            let patterns: Vec<&[&str]> = filter.patterns.iter().map(Vec::as_slice).collect();
+            self.data.write_filtered(out, &patterns, 0);
+        }
+        out.push(b'}');
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::profile::{hashed_uid, StoredDomain, StoredRealm, StoredRealmIdentifier};
+    use serde_json::json;
+
+    fn profile(labels: Value, data: Value, domain: bool) -> Profile {
+        Profile {
+            uid: hashed_uid("jöe \"q\"", 2),
+            enabled: false,
+            last_synchronized: 1_700_000_000_123,
+            user: ProfileUser {
+                username: "jöe \"q\"".into(),
+                roles: vec!["a".into(), "b\\c".into()],
+                realm: StoredRealm {
+                    name: "default_native".into(),
+                    realm_type: "native".into(),
+                    node_name: "n".into(),
+                    domain: domain.then(|| StoredDomain {
+                        name: "dom".into(),
+                        realms: vec![StoredRealmIdentifier { name: "r".into(), realm_type: "file".into() }],
+                    }),
+                },
+                email: domain.then(|| "j@example.com".to_string()),
+                full_name: Some("Jöe\n".into()),
+            },
+            labels: labels.as_object().cloned().unwrap_or_default(),
+            application_data: data.as_object().cloned().unwrap_or_default(),
+        }
+    }
+
+    fn data() -> Value {
+        json!({
+            "kibana": {
+                "avatar": {"initials": "JQ", "color": "#ff00aa", "imageUrl": null},
+                "userSettings": {"darkMode": "dark", "nested": {"deep": [1, 2.5, {"x": "y"}], "empty": {}}},
+                "recent": [{"id": "a"}, "b"],
+            },
+            "app\"x": {"k": true, "n": -3, "f": 1e300},
+            "empty": {},
+        })
+    }
+
+    #[test]
+    fn rendering_matches_the_value_renderer_for_every_filter() {
+        let filters: &[&[&str]] = &[
+            &[],
+            &["*"],
+            &["kibana.*"],
+            &["kibana.avatar"],
+            &["kibana.avatar", "app\"x"],
+            &["kibana.userSettings.nested.deep"],
+            &["kibana.userSettings.nested.empty"],
+            &["**.deep"],
+            &["**"],
+            &["kib*.av*"],
+            &["empty"],
+            &["empty.none"],
+            &["nothing"],
+            &["kibana.recent.id"],
+            &["kibana", "kibana.avatar"],
+        ];
+        for domain in [false, true] {
+            let profile = profile(json!({"kibana.spaces": ["default", "s\"1"]}), data(), domain);
+            let cached = CachedProfile::new(profile.clone(), 42, 3);
+            for keys in filters {
+                let keys: Vec<String> = keys.iter().map(|key| key.to_string()).collect();
+                let filter = DataFilter::new(&keys);
+                let mut rendered = Vec::new();
+                cached.write_api_json(&mut rendered, &filter);
+                let expected = serde_json::to_vec(&profile.to_api_json(42, 3, &keys)).expect("json");
+                assert_eq!(String::from_utf8(rendered).expect("utf-8"), String::from_utf8(expected).expect("utf-8"));
+                let mut rendered = Vec::new();
+                cached.write_suggest_json(&mut rendered, &filter);
+                let expected = serde_json::to_vec(&profile.to_suggest_json(&keys)).expect("json");
+                assert_eq!(String::from_utf8(rendered).expect("utf-8"), String::from_utf8(expected).expect("utf-8"));
+            }
+        }
+    }
+
+    #[test]
+    fn weight_grows_with_the_data() {
+        let small = CachedProfile::new(profile(json!({}), json!({}), false), 1, 1);
+        let large = CachedProfile::new(profile(json!({}), json!({"a": "x".repeat(10_000)}), false), 1, 1);
+        assert!(large.weight >= small.weight + 10_000);
+    }
+}
