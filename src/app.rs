@@ -18,9 +18,21 @@ use crate::service::roles::RoleService;
 use crate::store::sqlite::SqliteStore;
 use crate::store::{Collection, Decision, Store};
 
-/// Everything a request handler needs; cheap to clone.
+/// Everything a request handler needs; cheap to clone (one reference count).
 #[derive(Debug, Clone)]
-pub struct AppState {
+pub struct AppState(Arc<AppStateInner>);
+
+impl std::ops::Deref for AppState {
+    type Target = AppStateInner;
+
+    fn deref(&self) -> &AppStateInner {
+        &self.0
+    }
+}
+
+/// The services behind [`AppState`].
+#[derive(Debug)]
+pub struct AppStateInner {
     pub(crate) config: Arc<Config>,
     pub(crate) store: Arc<dyn Store>,
     pub(crate) realms: Arc<RealmChain>,
@@ -51,7 +63,15 @@ impl AppState {
         let roles = Arc::new(RoleService::new(Arc::clone(&store), anonymous_roles));
         let tokens = Arc::new(TokenService::new(Arc::clone(&store), &config));
         realms.set_token_authenticator(Arc::clone(&tokens) as Arc<dyn crate::authn::TokenAuthenticator>);
-        Ok(AppState { config: Arc::new(config), store, realms, roles, profile_search, profile_cache, tokens })
+        Ok(AppState(Arc::new(AppStateInner {
+            config: Arc::new(config),
+            store,
+            realms,
+            roles,
+            profile_search,
+            profile_cache,
+            tokens,
+        })))
     }
 
     /// Returns the store (for tools and tests).

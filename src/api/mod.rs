@@ -74,9 +74,7 @@ pub fn build_router(state: AppState) -> Router {
         .merge(cluster::router())
         .merge(security::router())
         .fallback(no_handler_found)
-        .layer(middleware::from_fn_with_state(state.clone(), authenticate))
-        .layer(middleware::from_fn(check_media_types))
-        .layer(middleware::from_fn(finish_response))
+        .layer(middleware::from_fn_with_state(state.clone(), front_door))
         .with_state(state)
 }
 
@@ -84,9 +82,20 @@ async fn no_handler_found(method: Method, uri: axum::http::Uri) -> EsError {
     EsError::no_handler(&uri.to_string(), method.as_str())
 }
 
-/// Authenticates every request before routing, as Elasticsearch does; handlers find the
-/// [`crate::authn::Authentication`] in the request extensions.
-async fn authenticate(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+/// What every request goes through, in one layer: the media-type check, authentication before routing (as
+/// Elasticsearch does; handlers find the [`crate::authn::Authentication`] in the request extensions), then
+/// the response conventions of [`finish_response`].
+async fn front_door(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    finish_response(request, |request| async move {
+        match check_media_types(request) {
+            Ok(request) => authenticate(&state, request, next).await,
+            Err(error) => error.into_response(),
+        }
+    })
+    .await
+}
+
+async fn authenticate(state: &AppState, mut request: Request, next: Next) -> Response {
     let uri = request.uri().to_string();
     match state.realms.authenticate_request(request.headers(), &uri).await {
         Ok(authentication) => {
@@ -99,11 +108,8 @@ async fn authenticate(State(state): State<AppState>, mut request: Request, next:
 
 /// Rejects media types Elasticsearch rejects: unsupported body types (406) and compatible-with versions
 /// other than 8 and 9 (400 `media_type_header_exception`).
-async fn check_media_types(request: Request, next: Next) -> Response {
-    match validate_media_types(request.headers()) {
-        Ok(()) => next.run(request).await,
-        Err(error) => error.into_response(),
-    }
+fn check_media_types(request: Request) -> Result<Request, EsError> {
+    validate_media_types(request.headers()).map(|()| request)
 }
 
 fn compatible_version(value: &str) -> Option<&str> {
@@ -184,7 +190,11 @@ fn validate_media_types(headers: &HeaderMap) -> Result<(), EsError> {
 
 /// Adds `X-Elastic-Product` to every response, renders axum's bare 405s as Elasticsearch's, and applies
 /// the `pretty` and `filter_path` parameters.
-async fn finish_response(request: Request, next: Next) -> Response {
+async fn finish_response<F, Fut>(request: Request, next: F) -> Response
+where
+    F: FnOnce(Request) -> Fut,
+    Fut: std::future::Future<Output = Response>,
+{
     let method = request.method().clone();
     let uri = request.uri().clone();
     // Most requests carry neither parameter; only then is the query string decoded here.
@@ -194,7 +204,7 @@ async fn finish_response(request: Request, next: Next) -> Response {
     } else {
         Vec::new()
     };
-    let mut response = next.run(request).await;
+    let mut response = next(request).await;
     if response.status() == StatusCode::METHOD_NOT_ALLOWED && response.headers().get(header::CONTENT_TYPE).is_none() {
         let allowed = allowed_methods(uri.path());
         response = EsError::method_not_allowed(&uri.to_string(), method.as_str(), &allowed).into_response();

@@ -260,6 +260,7 @@ fn run_in(
         system::mebibytes(memory_serving.resident),
         system::mebibytes(memory_serving.peak_resident)
     );
+    println!("  {:?}", server.state.profile_cache);
     println!("restart ...");
     let (reopened, restart_report) = restart(server, &config, &driver, &population.some_uid())?;
     println!(

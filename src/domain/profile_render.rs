@@ -11,8 +11,11 @@ use serde_json::{Map, Value};
 use crate::api::response::segment_matches;
 use crate::domain::profile::{Profile, ProfileUser};
 
-/// Bytes counted for every node on top of its text (pointers, lengths, allocation headers).
-const NODE_OVERHEAD: usize = 48;
+/// Bytes counted for every entry of an object on top of its key and text: the inline `(Box<str>, RawNode)`
+/// pair and two allocation headers.
+const ENTRY_OVERHEAD: usize = 56;
+/// Bytes counted for every object and list on top of its entries (vector header and allocation).
+const NODE_OVERHEAD: usize = 32;
 
 /// A JSON object of `data` with leaves kept as JSON text.
 #[derive(Debug, Default)]
@@ -41,11 +44,11 @@ impl RawObject {
                     }
                     other => {
                         let text = serde_json::to_string(other).unwrap_or_else(|_| "null".to_string());
-                        size += text.len() + NODE_OVERHEAD;
+                        size += text.len();
                         RawNode::Leaf(text.into_boxed_str())
                     }
                 };
-                size += key.len() + NODE_OVERHEAD;
+                size += key.len() + ENTRY_OVERHEAD;
                 (key.clone().into_boxed_str(), node)
             })
             .collect();
@@ -192,7 +195,7 @@ impl CachedProfile {
             + labels_json.len()
             + data_size
             + user.username.len() * 2
-            + user.roles.iter().map(|role| role.len() + NODE_OVERHEAD).sum::<usize>()
+            + user.roles.iter().map(|role| role.len() + ENTRY_OVERHEAD).sum::<usize>()
             + user.realm.name.len()
             + user.realm.node_name.len()
             + NODE_OVERHEAD * 4) as u64;

@@ -15,7 +15,7 @@ use quick_cache::Weighter;
 pub(crate) use crate::domain::profile_render::CachedProfile;
 
 /// Bytes of prepared profiles the cache holds (about 50,000 profiles with a few KB of data each).
-const CAPACITY_BYTES: u64 = 256 * 1024 * 1024;
+const CAPACITY_BYTES: u64 = 384 * 1024 * 1024;
 /// A guess at the number of entries, for the cache's initial sizing.
 const ESTIMATED_ENTRIES: usize = 50_000;
 /// How many usernames the activation lookup remembers.
@@ -38,6 +38,8 @@ pub struct ProfileCache {
     keys: Cache<String, Arc<[String]>>,
     key_generation: AtomicU64,
     index_exists: AtomicBool,
+    /// Profiles read from the store because they were not cached (a diagnostic).
+    misses: AtomicU64,
 }
 
 impl std::fmt::Debug for ProfileCache {
@@ -47,6 +49,7 @@ impl std::fmt::Debug for ProfileCache {
             .field("entries", &self.entries.len())
             .field("weight", &self.entries.weight())
             .field("keys", &self.keys.len())
+            .field("misses", &self.misses.load(Ordering::Relaxed))
             .finish_non_exhaustive()
     }
 }
@@ -59,6 +62,7 @@ impl Default for ProfileCache {
             keys: Cache::new(KEY_CAPACITY),
             key_generation: AtomicU64::new(0),
             index_exists: AtomicBool::new(false),
+            misses: AtomicU64::new(0),
         }
     }
 }
@@ -82,6 +86,11 @@ impl ProfileCache {
     /// Returns the generation to take before reading from the store.
     pub(crate) fn generation(&self) -> u64 {
         self.generation.load(Ordering::Acquire)
+    }
+
+    /// Counts profiles that had to be read from the store.
+    pub(crate) fn count_misses(&self, count: usize) {
+        self.misses.fetch_add(count as u64, Ordering::Relaxed);
     }
 
     /// Caches a profile read from the store, unless something was invalidated since `generation_at_read`.

@@ -423,6 +423,7 @@ pub(crate) async fn load_profiles(
     if missing_positions.is_empty() {
         return Ok(slots);
     }
+    state.profile_cache.count_misses(missing_positions.len());
     let generation_at_read = state.profile_cache.generation();
     let ids: Vec<String> = missing_positions.iter().map(|position| doc_id(&uids[*position])).collect();
     let docs = state.store.multi_get(Collection::Profiles, &ids).await?;

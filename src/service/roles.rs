@@ -16,6 +16,33 @@ use crate::store::{Collection, Decision, Store, UpdateOutcome};
 pub(crate) struct ResolvedRoles {
     pub(crate) permissions: Permissions,
     pub(crate) missing_roles: Vec<String>,
+    /// Cluster actions already decided for these roles (a route checks the same few actions every time).
+    cluster_decisions: std::sync::RwLock<Vec<(Box<str>, bool)>>,
+}
+
+/// How many cluster action decisions a role set remembers.
+const MAX_CLUSTER_DECISIONS: usize = 64;
+
+impl ResolvedRoles {
+    fn new(permissions: Permissions, missing_roles: Vec<String>) -> ResolvedRoles {
+        ResolvedRoles { permissions, missing_roles, cluster_decisions: std::sync::RwLock::new(Vec::new()) }
+    }
+
+    /// Whether these roles grant the cluster `action` (memoised `Permissions::grants_cluster_action`).
+    pub(crate) fn grants_cluster_action(&self, action: &str) -> bool {
+        if let Ok(decisions) = self.cluster_decisions.read() {
+            if let Some((_, granted)) = decisions.iter().find(|(known, _)| &**known == action) {
+                return *granted;
+            }
+        }
+        let granted = self.permissions.grants_cluster_action(action);
+        if let Ok(mut decisions) = self.cluster_decisions.write() {
+            if decisions.len() < MAX_CLUSTER_DECISIONS && !decisions.iter().any(|(known, _)| &**known == action) {
+                decisions.push((action.into(), granted));
+            }
+        }
+        granted
+    }
 }
 
 /// Resolves role names to permissions, caching the result until any role changes.
@@ -102,8 +129,7 @@ impl RoleService {
             }
         }
         let descriptor_refs: Vec<&RoleDescriptor> = descriptors.iter().collect();
-        let resolved =
-            Arc::new(ResolvedRoles { permissions: Permissions::from_roles(&descriptor_refs), missing_roles });
+        let resolved = Arc::new(ResolvedRoles::new(Permissions::from_roles(&descriptor_refs), missing_roles));
         if generation_at_load == self.generation.load(Ordering::Acquire) {
             if let Ok(mut cache) = self.cache.lock() {
                 if cache.len() > 10_000 {
@@ -118,7 +144,7 @@ impl RoleService {
     /// Fails with Elasticsearch's 403 unless the caller's roles grant the cluster `action`.
     pub(crate) async fn authorize(&self, auth: &Authentication, action: &str) -> Result<Arc<ResolvedRoles>, EsError> {
         let resolved = self.resolve(&auth.user.roles).await?;
-        if resolved.permissions.grants_cluster_action(action) {
+        if resolved.grants_cluster_action(action) {
             return Ok(resolved);
         }
         Err(EsError::forbidden(unauthorized_message(

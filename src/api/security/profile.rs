@@ -129,8 +129,7 @@ async fn authorize_update_data(
     let resolved = state.roles.resolve(&request.auth.user.roles).await?;
     let names = update.application_names();
     let name_refs: Vec<&str> = names.iter().map(String::as_str).collect();
-    if resolved.permissions.grants_cluster_action(UPDATE_DATA) || resolved.permissions.grants_profile_write(&name_refs)
-    {
+    if resolved.grants_cluster_action(UPDATE_DATA) || resolved.permissions.grants_profile_write(&name_refs) {
         return Ok(());
     }
     state.roles.authorize(&request.auth, UPDATE_DATA).await.map(|_| ())
