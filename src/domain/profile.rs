@@ -155,11 +155,16 @@ pub(crate) struct IndexedUser {
     pub(crate) full_name: Option<String>,
 }
 
+/// The stored document as the indexer reads it: `data` is skipped, not parsed into values.
+#[derive(Deserialize)]
+struct IndexedSource {
+    user_profile: IndexedProfile,
+}
+
 impl IndexedProfile {
-    /// Reads the indexed fields from a stored source `{"user_profile": {...}}`.
-    pub(crate) fn from_source(source: &Value) -> Result<IndexedProfile, EsError> {
-        let inner = source.get("user_profile").unwrap_or(&Value::Null);
-        IndexedProfile::deserialize(inner).map_err(|error| {
+    /// Reads the indexed fields from a stored source in JSON text.
+    pub(crate) fn from_source_text(text: &str) -> Result<IndexedProfile, EsError> {
+        serde_json::from_str::<IndexedSource>(text).map(|source| source.user_profile).map_err(|error| {
             tracing::error!(%error, "corrupt profile document");
             EsError::internal("corrupt profile document")
         })

@@ -110,7 +110,7 @@ impl ProfileSearch {
                 index_changes.push(IndexChange::Delete { uid: uid.to_string() });
                 continue;
             };
-            let profile = IndexedProfile::from_source(&source)?;
+            let profile = IndexedProfile::from_source_text(&source)?;
             if !self.has_indexed(uid_hash) {
                 // A profile this indexer has not seen: its username may have a cached (shorter) uid list.
                 self.cache.invalidate_key(&profile.user.username);

@@ -12,7 +12,7 @@ use crate::domain::profile::{
 };
 use crate::error::EsError;
 use crate::service::profile_cache::CachedProfile;
-use crate::store::{Collection, Decision, Doc, UpdateOutcome};
+use crate::store::{Collection, Decision, Doc, RawDecision, RawOutcome, UpdateOutcome};
 
 /// The transport action of activation, named in grant authentication errors.
 pub(crate) const ACTIVATE_ACTION: &str = "cluster:admin/xpack/security/profile/activate";
@@ -507,31 +507,58 @@ impl Expected {
 /// The result of a profile write.
 #[derive(Debug)]
 pub(crate) struct ProfileWrite {
-    pub(crate) doc: Doc,
+    /// The sequence number of the profile after the write (unchanged by a no-op).
+    pub(crate) seq_no: i64,
     /// Whether a field the suggest index holds changed (names, email, enabled, labels). Writes that touch
     /// only `data` need not wait for the index: suggest reads `data` from the store.
     pub(crate) changes_index: bool,
 }
 
-/// Tells whether two versions of a profile differ in what the suggest index holds.
-fn indexed_fields_differ(before: &Profile, after: &Profile) -> bool {
-    before.enabled != after.enabled
-        || before.last_synchronized != after.last_synchronized
-        || before.user.username != after.user.username
-        || before.user.full_name != after.user.full_name
-        || before.user.email != after.user.email
-        || before.labels != after.labels
+/// The fields of a profile the suggest index holds, to tell whether a write changes them.
+#[derive(PartialEq)]
+struct IndexedFields {
+    enabled: bool,
+    last_synchronized: i64,
+    username: String,
+    full_name: Option<String>,
+    email: Option<String>,
+    labels: Map<String, Value>,
+}
+
+impl IndexedFields {
+    fn of(profile: &Profile) -> IndexedFields {
+        IndexedFields {
+            enabled: profile.enabled,
+            last_synchronized: profile.last_synchronized,
+            username: profile.user.username.clone(),
+            full_name: profile.user.full_name.clone(),
+            email: profile.user.email.clone(),
+            labels: profile.labels.clone(),
+        }
+    }
+}
+
+/// The stored document `{"user_profile": {...}}`, read and written as JSON text without a `Value` between.
+#[derive(serde::Deserialize)]
+struct StoredProfile {
+    user_profile: Profile,
+}
+
+#[derive(serde::Serialize)]
+struct StoredProfileRef<'a> {
+    user_profile: &'a Profile,
 }
 
 /// Applies a partial update to profile `uid`; 404 `document_missing_exception` when it does not exist.
+/// The store's writer only parses, changes and serialises the one document (no intermediate values).
 async fn update_profile(
     state: &AppState,
     uid: &str,
     expected: Expected,
     change: impl FnOnce(&mut Profile) -> bool + Send + 'static,
 ) -> Result<ProfileWrite, EsError> {
-    let changes_index = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let changes_index_in_write = std::sync::Arc::clone(&changes_index);
+    let changes_index = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let changes_index_in_write = Arc::clone(&changes_index);
     if !state.profile_cache.index_exists() {
         state.store.ensure_collection(Collection::Profiles).await?;
         state.profile_cache.remember_index_exists();
@@ -541,50 +568,60 @@ async fn update_profile(
     let max_size = state.config.profile_max_size;
     let result = state
         .store
-        .update(
+        .update_raw(
             Collection::Profiles,
             &id,
             Box::new(move |current| {
-                let Some(current_doc) = current else {
+                let Some(current) = current else {
                     return Err(EsError::new(404, "document_missing_exception", format!("[{id_for_errors}]: document missing")));
                 };
                 if let (Some(seq_no), Some(primary_term)) = (expected.seq_no, expected.primary_term) {
-                    if seq_no != current_doc.seq_no || primary_term != current_doc.primary_term {
+                    if seq_no != current.version.seq_no || primary_term != current.version.primary_term {
                         return Err(EsError::new(
                             409,
                             "version_conflict_engine_exception",
                             format!(
                                 "[{id_for_errors}]: version conflict, required seqNo [{seq_no}], primary term [{primary_term}]. \
                                  current document has seqNo [{}] and primary term [{}]",
-                                current_doc.seq_no, current_doc.primary_term
+                                current.version.seq_no, current.version.primary_term
                             ),
                         ));
                     }
                 }
-                let before = Profile::from_source(&current_doc.source)?;
-                let mut profile = before.clone();
+                let mut profile = serde_json::from_str::<StoredProfile>(current.source)
+                    .map_err(|error| {
+                        tracing::error!(%error, "corrupt profile document");
+                        EsError::internal("corrupt profile document")
+                    })?
+                    .user_profile;
+                let before = IndexedFields::of(&profile);
                 if !change(&mut profile) {
-                    return Ok(Decision::Noop);
+                    return Ok(RawDecision::Noop);
                 }
-                changes_index_in_write.store(indexed_fields_differ(&before, &profile), std::sync::atomic::Ordering::Release);
-                let source = profile.to_source();
-                let size = serde_json::to_vec(&source).map(|bytes| bytes.len()).unwrap_or(usize::MAX);
+                changes_index_in_write
+                    .store(before != IndexedFields::of(&profile), std::sync::atomic::Ordering::Release);
+                let source = serde_json::to_string(&StoredProfileRef { user_profile: &profile })
+                    .map_err(|error| EsError::internal(error.to_string()))?;
+                let size = source.len();
                 if size > max_size {
                     return Err(EsError::illegal_argument(format!(
                         "cannot update profile [{}] because the combined profile size of [{size}] bytes exceeds the maximum of [{max_size}] bytes (xpack.security.profile.max_size)",
                         profile.uid
                     )));
                 }
-                Ok(Decision::Put { source, key: Some(profile.user.username.clone()) })
+                Ok(RawDecision::Put { source, key: Some(profile.user.username) })
             }),
         )
         .await?;
     state.profile_cache.invalidate(uid);
     match result {
-        Ok(outcome) => Ok(ProfileWrite {
-            doc: written_doc(outcome)?,
-            changes_index: changes_index.load(std::sync::atomic::Ordering::Acquire),
-        }),
+        Ok(RawOutcome::Created(version) | RawOutcome::Updated(version) | RawOutcome::Noop(Some(version))) => {
+            Ok(ProfileWrite {
+                seq_no: version.seq_no,
+                changes_index: changes_index.load(std::sync::atomic::Ordering::Acquire),
+            })
+        }
+        Ok(RawOutcome::Noop(None)) => Err(EsError::internal("profile vanished during update")),
         Err(error) if matches!(error.status, 404 | 409) => Err(document_error(state, error)),
         Err(error) => Err(error),
     }

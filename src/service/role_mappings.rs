@@ -108,7 +108,10 @@ impl RoleMapper {
                 let Some(source) = &change.source else {
                     continue;
                 };
-                match RoleMapping::from_stored(&change.id, source) {
+                let parsed = serde_json::from_str::<serde_json::Value>(source)
+                    .map_err(|error| EsError::internal(format!("corrupt role mapping document: {error}")))
+                    .and_then(|source| RoleMapping::from_stored(&change.id, &source));
+                match parsed {
                     Ok(mapping) => {
                         next.mappings.insert(change.id.clone(), mapping);
                     }

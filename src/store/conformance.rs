@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use serde_json::{json, Value};
 
-use super::{Collection, Decision, Doc, Store, UpdateOutcome};
+use super::{Collection, Decision, Doc, RawDecision, RawOutcome, Store, UpdateOutcome, Version};
 use crate::error::EsError;
 
 /// Writes `source` as document `id` and returns the written document.
@@ -128,7 +128,9 @@ pub(crate) async fn changes_since_pages_in_order(store: Arc<dyn Store>) {
     let second_page = store.changes_since(Collection::Profiles, last_seen, 10).await.expect("changes");
     let ids: Vec<&str> = second_page.iter().map(|change| change.id.as_str()).collect();
     assert_eq!(ids, vec!["p4", "p1"]);
-    assert_eq!(second_page[1].source, Some(json!({"i": 10})));
+    let source =
+        second_page[1].source.as_deref().map(|text| serde_json::from_str::<serde_json::Value>(text).expect("json"));
+    assert_eq!(source, Some(json!({"i": 10})));
 }
 
 pub(crate) async fn find_by_key_and_multi_get(store: Arc<dyn Store>) {
@@ -189,6 +191,59 @@ pub(crate) async fn closed_store_refuses_writes(store: Arc<dyn Store>) {
     assert!(result.is_err());
 }
 
+pub(crate) async fn raw_updates_see_and_write_text(store: Arc<dyn Store>) {
+    let missing = store
+        .update_raw(
+            Collection::Profiles,
+            "r",
+            Box::new(|current| {
+                assert!(current.is_none());
+                Ok(RawDecision::Noop)
+            }),
+        )
+        .await
+        .expect("store works");
+    assert_eq!(missing.expect("accepted"), RawOutcome::Noop(None));
+    let created = store
+        .update_raw(
+            Collection::Profiles,
+            "r",
+            Box::new(|_| Ok(RawDecision::Put { source: r#"{"n":1,"key":"k"}"#.into(), key: Some("k".into()) })),
+        )
+        .await
+        .expect("store works")
+        .expect("accepted");
+    let RawOutcome::Created(first) = created else { panic!("unexpected {created:?}") };
+    let updated = store
+        .update_raw(
+            Collection::Profiles,
+            "r",
+            Box::new(move |current| {
+                let current = current.expect("exists");
+                assert_eq!(current.version, first);
+                let value: Value = serde_json::from_str(current.source).expect("json");
+                assert_eq!(value, json!({"n": 1, "key": "k"}));
+                Ok(RawDecision::Put { source: r#"{"n":2,"key":"k"}"#.into(), key: Some("k".into()) })
+            }),
+        )
+        .await
+        .expect("store works")
+        .expect("accepted");
+    assert_eq!(updated, RawOutcome::Updated(Version { seq_no: first.seq_no + 1, primary_term: first.primary_term }));
+    let doc = store.get(Collection::Profiles, "r").await.expect("get").expect("exists");
+    assert_eq!((doc.seq_no, doc.source), (first.seq_no + 1, json!({"n": 2, "key": "k"})));
+    assert_eq!(store.find_by_key(Collection::Profiles, "k").await.expect("find").len(), 1);
+    let changes = store.changes_since(Collection::Profiles, first.seq_no, 10).await.expect("changes");
+    assert_eq!(changes.len(), 1);
+    let refused = store
+        .update_raw(Collection::Profiles, "r", Box::new(|_| Err(EsError::illegal_argument("no"))))
+        .await
+        .expect("store works");
+    assert!(refused.is_err());
+    let noop = store.update_raw(Collection::Profiles, "r", Box::new(|_| Ok(RawDecision::Noop))).await.expect("works");
+    assert_eq!(noop.expect("accepted"), RawOutcome::Noop(Some(Version { seq_no: first.seq_no + 1, primary_term: 1 })));
+}
+
 /// Expands every conformance test as a `#[tokio::test]` for the backend built by `$make_store`.
 #[macro_export]
 #[doc(hidden)]
@@ -199,7 +254,7 @@ macro_rules! store_conformance_suite {
             update_sees_current_document, failed_decision_writes_nothing, noop_keeps_version,
             delete_removes_and_appears_in_changes, changes_since_pages_in_order, find_by_key_and_multi_get,
             ensure_collection_creates_empty_collection, concurrent_updates_are_serialized,
-            closed_store_refuses_writes);
+            closed_store_refuses_writes, raw_updates_see_and_write_text);
     };
     (@tests $make_store:ident, $($name:ident),+) => {
         mod conformance_suite {

@@ -78,8 +78,9 @@ pub struct Change {
     pub id: String,
     /// Sequence number of the change.
     pub seq_no: i64,
-    /// The new source, or `None` when the document was deleted.
-    pub source: Option<Value>,
+    /// The new source as JSON text (readers of the feed parse only what they need), or `None` when the
+    /// document was deleted.
+    pub source: Option<String>,
 }
 
 /// What an update decision wants written.
@@ -108,6 +109,47 @@ pub enum UpdateOutcome {
     Deleted(Doc),
     /// Nothing was written; carries the current document, if any.
     Noop(Option<Doc>),
+}
+
+/// A document version: sequence number and primary term.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Version {
+    /// Sequence number of the write.
+    pub seq_no: i64,
+    /// Primary term of the write.
+    pub primary_term: i64,
+}
+
+/// The current document as [`Store::update_raw`] shows it: its version and its source as JSON text.
+#[derive(Debug, Clone, Copy)]
+pub struct RawDoc<'a> {
+    /// The version of the current document.
+    pub version: Version,
+    /// The source, as stored.
+    pub source: &'a str,
+}
+
+/// What a raw update decision wants written.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RawDecision {
+    /// Write this source (JSON text of an object), with this secondary lookup key.
+    Put { source: String, key: Option<String> },
+    /// Write nothing.
+    Noop,
+}
+
+/// The decision function of [`Store::update_raw`].
+pub type RawUpdateFn = Box<dyn FnOnce(Option<RawDoc<'_>>) -> Result<RawDecision, EsError> + Send>;
+
+/// What [`Store::update_raw`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RawOutcome {
+    /// A new document was written.
+    Created(Version),
+    /// An existing document was replaced.
+    Updated(Version),
+    /// Nothing was written; carries the current version, if any.
+    Noop(Option<Version>),
 }
 
 /// A storage failure that is not a domain error.
@@ -151,6 +193,48 @@ pub trait Store: Send + Sync + fmt::Debug + 'static {
         id: &str,
         decide: UpdateFn,
     ) -> Result<Result<UpdateOutcome, EsError>, StoreError>;
+
+    /// [`Store::update`] on JSON text: the decision reads the current source as stored and hands over the
+    /// text to write, so a backend that keeps text never parses or re-serialises it. The default goes
+    /// through `update`; backends override it.
+    async fn update_raw(
+        &self,
+        collection: Collection,
+        id: &str,
+        decide: RawUpdateFn,
+    ) -> Result<Result<RawOutcome, EsError>, StoreError> {
+        let outcome = self
+            .update(
+                collection,
+                id,
+                Box::new(move |current| {
+                    let text = current
+                        .map(|doc| serde_json::to_string(&doc.source))
+                        .transpose()
+                        .map_err(|error| EsError::internal(error.to_string()))?;
+                    let raw = current.zip(text.as_deref()).map(|(doc, source)| RawDoc {
+                        version: Version { seq_no: doc.seq_no, primary_term: doc.primary_term },
+                        source,
+                    });
+                    match decide(raw)? {
+                        RawDecision::Noop => Ok(Decision::Noop),
+                        RawDecision::Put { source, key } => {
+                            let source =
+                                serde_json::from_str(&source).map_err(|error| EsError::internal(error.to_string()))?;
+                            Ok(Decision::Put { source, key })
+                        }
+                    }
+                }),
+            )
+            .await?;
+        let version = |doc: &Doc| Version { seq_no: doc.seq_no, primary_term: doc.primary_term };
+        Ok(outcome.map(|outcome| match outcome {
+            UpdateOutcome::Created(doc) => RawOutcome::Created(version(&doc)),
+            UpdateOutcome::Updated(doc) => RawOutcome::Updated(version(&doc)),
+            UpdateOutcome::Deleted(doc) => RawOutcome::Noop(Some(version(&doc))),
+            UpdateOutcome::Noop(doc) => RawOutcome::Noop(doc.as_ref().map(version)),
+        }))
+    }
 
     /// Returns the changes with `seq_no > after_seq_no`, oldest first, at most `limit`.
     /// Only the latest change of each document is kept.

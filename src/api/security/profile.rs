@@ -140,7 +140,7 @@ async fn authorize_update_data(
 async fn finish_write(state: &AppState, refresh: Refresh, write: &profiles::ProfileWrite) {
     match refresh {
         Refresh::Immediate | Refresh::WaitFor if write.changes_index => {
-            state.profile_search.wait_for(write.doc.seq_no).await
+            state.profile_search.wait_for(write.seq_no).await
         }
         _ => state.profile_search.notify(),
     }
