@@ -6,8 +6,6 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 
-#[cfg(test)]
-use crate::api::response::segment_matches;
 pub(crate) use crate::domain::xcontent::token_name;
 use crate::error::EsError;
 
@@ -217,34 +215,9 @@ pub(crate) fn filter_data(data: &Map<String, Value>, keys: &[String]) -> Value {
 #[cfg(test)]
 fn include_object(object: &Map<String, Value>, patterns: &[&[&str]]) -> Map<String, Value> {
     let mut kept = Map::new();
+    let mut child_patterns: Vec<&[&str]> = Vec::new();
     for (key, value) in object {
-        let mut whole = false;
-        let mut child_patterns: Vec<&[&str]> = Vec::new();
-        for pattern in patterns {
-            match pattern.first() {
-                None => whole = true,
-                Some(&"**") => {
-                    child_patterns.push(pattern);
-                    if pattern.len() == 1 {
-                        whole = true;
-                    } else if segment_matches(pattern[1], key) {
-                        if pattern.len() == 2 {
-                            whole = true;
-                        } else {
-                            child_patterns.push(&pattern[2..]);
-                        }
-                    }
-                }
-                Some(segment) if segment_matches(segment, key) => {
-                    if pattern.len() == 1 {
-                        whole = true;
-                    } else {
-                        child_patterns.push(&pattern[1..]);
-                    }
-                }
-                Some(_) => {}
-            }
-        }
+        let whole = crate::domain::profile_render::match_key(patterns, key, &mut child_patterns);
         if whole {
             kept.insert(key.clone(), value.clone());
             continue;

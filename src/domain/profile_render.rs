@@ -68,36 +68,10 @@ impl RawObject {
     }
 
     /// Writes the entries selected by `patterns` (without braces); returns how many were written.
-    fn write_filtered(&self, out: &mut Vec<u8>, patterns: &[&[&str]], mut written: usize) -> usize {
-        let mut child_patterns: Vec<&[&str]> = Vec::new();
+    fn write_filtered<'a>(&self, out: &mut Vec<u8>, patterns: &[&'a [&'a str]], mut written: usize) -> usize {
+        let mut child_patterns: Vec<&'a [&'a str]> = Vec::new();
         for (key, node) in &self.entries {
-            let mut whole = false;
-            child_patterns.clear();
-            for pattern in patterns {
-                match pattern.first() {
-                    None => whole = true,
-                    Some(&"**") => {
-                        child_patterns.push(pattern);
-                        if pattern.len() == 1 {
-                            whole = true;
-                        } else if segment_matches(pattern[1], key) {
-                            if pattern.len() == 2 {
-                                whole = true;
-                            } else {
-                                child_patterns.push(&pattern[2..]);
-                            }
-                        }
-                    }
-                    Some(segment) if segment_matches(segment, key) => {
-                        if pattern.len() == 1 {
-                            whole = true;
-                        } else {
-                            child_patterns.push(&pattern[1..]);
-                        }
-                    }
-                    Some(_) => {}
-                }
-            }
+            let whole = match_key(patterns, key, &mut child_patterns);
             if whole {
                 if written > 0 {
                     out.push(b',');
@@ -138,6 +112,39 @@ impl RawNode {
             RawNode::Leaf(text) => out.extend_from_slice(text.as_bytes()),
         }
     }
+}
+
+/// Matches `key` against include patterns (dotted paths split into segments, `*` globs, `**` any depth):
+/// returns whether the key is included whole, and leaves in `children` the patterns for its children.
+pub(crate) fn match_key<'a>(patterns: &[&'a [&'a str]], key: &str, children: &mut Vec<&'a [&'a str]>) -> bool {
+    let mut whole = false;
+    children.clear();
+    for pattern in patterns {
+        match pattern.first() {
+            None => whole = true,
+            Some(&"**") => {
+                children.push(pattern);
+                if pattern.len() == 1 {
+                    whole = true;
+                } else if segment_matches(pattern[1], key) {
+                    if pattern.len() == 2 {
+                        whole = true;
+                    } else {
+                        children.push(&pattern[2..]);
+                    }
+                }
+            }
+            Some(segment) if segment_matches(segment, key) => {
+                if pattern.len() == 1 {
+                    whole = true;
+                } else {
+                    children.push(&pattern[1..]);
+                }
+            }
+            Some(_) => {}
+        }
+    }
+    whole
 }
 
 /// Writes `"key":`.
