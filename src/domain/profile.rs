@@ -89,6 +89,16 @@ impl Profile {
         json!({ "user_profile": self })
     }
 
+    /// Reads a profile from its stored source in JSON text, with no intermediate `Value` document.
+    pub(crate) fn from_source_text(text: &str) -> Result<Profile, EsError> {
+        parse_stored(text)
+    }
+
+    /// Returns the stored source `{"user_profile": {...}}` as JSON text (the same bytes as `to_source`).
+    pub(crate) fn to_source_text(&self) -> Result<String, EsError> {
+        serde_json::to_string(&Stored { user_profile: self }).map_err(|error| EsError::internal(error.to_string()))
+    }
+
     /// Renders the `user` object of the APIs: no realm type or node name, `realm_domain` only with a domain,
     /// `email`/`full_name` omitted when null (spec §2.1).
     pub(crate) fn user_json(&self) -> Value {
@@ -153,19 +163,24 @@ pub(crate) struct IndexedUser {
     pub(crate) full_name: Option<String>,
 }
 
-/// The stored document as the indexer reads it: `data` is skipped, not parsed into values.
-#[derive(Deserialize)]
-struct IndexedSource {
-    user_profile: IndexedProfile,
+/// The stored document shape `{"user_profile": ...}`, for reading and writing it as JSON text.
+#[derive(Serialize, Deserialize)]
+struct Stored<T> {
+    user_profile: T,
+}
+
+/// Parses the `user_profile` of a stored source in JSON text into `T` (fields `T` lacks are skipped).
+fn parse_stored<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, EsError> {
+    serde_json::from_str::<Stored<T>>(text).map(|stored| stored.user_profile).map_err(|error| {
+        tracing::error!(%error, "corrupt profile document");
+        EsError::internal("corrupt profile document")
+    })
 }
 
 impl IndexedProfile {
     /// Reads the indexed fields from a stored source in JSON text.
     pub(crate) fn from_source_text(text: &str) -> Result<IndexedProfile, EsError> {
-        serde_json::from_str::<IndexedSource>(text).map(|source| source.user_profile).map_err(|error| {
-            tracing::error!(%error, "corrupt profile document");
-            EsError::internal("corrupt profile document")
-        })
+        parse_stored(text)
     }
 }
 
@@ -406,5 +421,10 @@ mod tests {
         let stored = profile.to_source();
         assert_eq!(stored["user_profile"]["user"]["email"], Value::Null);
         assert_eq!(Profile::from_source(&stored).expect("round trip"), profile);
+        let text = profile.to_source_text().expect("text");
+        assert_eq!(text, serde_json::to_string(&stored).expect("json"));
+        assert_eq!(Profile::from_source_text(&text).expect("round trip"), profile);
+        assert_eq!(IndexedProfile::from_source_text(&text).expect("indexed").user.username, "joe");
+        assert_eq!(Profile::from_source_text("{}").expect_err("corrupt").reason, "corrupt profile document");
     }
 }

@@ -292,13 +292,12 @@ pub(crate) async fn activate(state: &AppState, authentication: &Authentication) 
     }
     let key_generation = state.profile_cache.key_generation();
     let docs = state.store.find_by_key(Collection::Profiles, &subject.username).await?;
-    let uids: Arc<[String]> =
-        docs.iter().filter_map(|doc| doc.id.strip_prefix("profile_").map(str::to_string)).collect();
-    state.profile_cache.insert_uids(&subject.username, uids, key_generation);
     let candidates: Vec<(Doc, Profile)> = docs
         .into_iter()
         .map(|doc| Profile::from_source(&doc.source).map(|profile| (doc, profile)))
         .collect::<Result<_, _>>()?;
+    let uids: Arc<[String]> = candidates.iter().map(|(_, profile)| profile.uid.clone()).collect();
+    state.profile_cache.insert_uids(&subject.username, uids, key_generation);
     let mut owned: Vec<(Doc, Profile)> =
         candidates.into_iter().filter(|(_, profile)| belongs_to_subject(&profile.user, &subject)).collect();
     if owned.len() > 1 {
@@ -313,11 +312,10 @@ pub(crate) async fn activate(state: &AppState, authentication: &Authentication) 
         )));
     }
     let literal_suffix = authentication.realm.domain.as_ref().and_then(|domain| domain.literal_suffix.clone());
-    if let Some((doc, profile)) = owned.pop() {
-        if reactivated(&profile, &subject, now_millis()).is_none() {
-            return Ok(Arc::new(CachedProfile::new(profile, doc.seq_no, doc.primary_term)));
+    if let [(doc, profile)] = owned.as_slice() {
+        if reactivated(profile, &subject, now_millis()).is_none() {
+            return Ok(Arc::new(CachedProfile::new(profile.clone(), doc.seq_no, doc.primary_term)));
         }
-        owned.push((doc, profile));
     }
     let first_uid = match (owned.pop(), &literal_suffix) {
         (Some((_, profile)), _) => profile.uid,
@@ -538,17 +536,6 @@ impl IndexedFields {
     }
 }
 
-/// The stored document `{"user_profile": {...}}`, read and written as JSON text without a `Value` between.
-#[derive(serde::Deserialize)]
-struct StoredProfile {
-    user_profile: Profile,
-}
-
-#[derive(serde::Serialize)]
-struct StoredProfileRef<'a> {
-    user_profile: &'a Profile,
-}
-
 /// Applies a partial update to profile `uid`; 404 `document_missing_exception` when it does not exist.
 /// The store's writer only parses, changes and serialises the one document (no intermediate values).
 async fn update_profile(
@@ -588,20 +575,14 @@ async fn update_profile(
                         ));
                     }
                 }
-                let mut profile = serde_json::from_str::<StoredProfile>(current.source)
-                    .map_err(|error| {
-                        tracing::error!(%error, "corrupt profile document");
-                        EsError::internal("corrupt profile document")
-                    })?
-                    .user_profile;
+                let mut profile = Profile::from_source_text(current.source)?;
                 let before = IndexedFields::of(&profile);
                 if !change(&mut profile) {
                     return Ok(RawDecision::Noop);
                 }
                 changes_index_in_write
                     .store(before != IndexedFields::of(&profile), std::sync::atomic::Ordering::Release);
-                let source = serde_json::to_string(&StoredProfileRef { user_profile: &profile })
-                    .map_err(|error| EsError::internal(error.to_string()))?;
+                let source = profile.to_source_text()?;
                 let size = source.len();
                 if size > max_size {
                     return Err(EsError::illegal_argument(format!(

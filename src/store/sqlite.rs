@@ -183,17 +183,7 @@ fn row_to_doc(id: String, seq_no: i64, primary_term: i64, source_text: &str) -> 
 }
 
 fn read_doc(connection: &Connection, collection: Collection, id: &str) -> Result<Option<Doc>, StoreError> {
-    let mut statement = connection
-        .prepare_cached(
-            "SELECT seq_no, primary_term, source FROM docs WHERE coll = ?1 AND id = ?2 AND source IS NOT NULL",
-        )
-        .map_err(backend_error)?;
-    let row: Option<(i64, i64, String)> = statement
-        .query_row(params![collection.name(), id], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))
-        .optional()
-        .map_err(backend_error)?;
-    row.map(|(seq_no, primary_term, source_text)| row_to_doc(id.to_string(), seq_no, primary_term, &source_text))
-        .transpose()
+    read_row(connection, collection, id)?.map(|row| row.to_doc(id)).transpose()
 }
 
 fn read_docs_where(connection: &Connection, sql: &str, parameters: &[&str]) -> Result<Vec<Doc>, StoreError> {
@@ -310,6 +300,12 @@ struct StoredRow {
     key: Option<String>,
 }
 
+impl StoredRow {
+    fn to_doc(&self, id: &str) -> Result<Doc, StoreError> {
+        row_to_doc(id.to_string(), self.version.seq_no, self.version.primary_term, &self.source)
+    }
+}
+
 fn read_row(connection: &Connection, collection: Collection, id: &str) -> Result<Option<StoredRow>, StoreError> {
     connection
         .prepare_cached(
@@ -395,10 +391,7 @@ fn apply_update(
     decide: UpdateFn,
 ) -> Result<Result<UpdateOutcome, EsError>, StoreError> {
     let row = read_row(connection, collection, id)?;
-    let current = row
-        .as_ref()
-        .map(|row| row_to_doc(id.to_string(), row.version.seq_no, row.version.primary_term, &row.source))
-        .transpose()?;
+    let current = row.as_ref().map(|row| row.to_doc(id)).transpose()?;
     let decision = match decide(current.as_ref()) {
         Ok(decision) => decision,
         Err(domain_error) => return Ok(Err(domain_error)),
