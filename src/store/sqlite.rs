@@ -35,6 +35,13 @@ const WRITE_CACHE_KIB: u32 = 16384;
 /// cost a fifth of their throughput).
 const CHECKPOINT_PAGES: u32 = 1000;
 
+/// The layout version this build writes, kept in SQLite's `user_version`.
+const SCHEMA_VERSION: i64 = 2;
+
+/// Documents live in a rowid table with a unique index on `(coll, id)`. (Version 1 keyed a WITHOUT ROWID
+/// table by `(coll, id)`: its rows are the whole documents, and a lookup that compares against a row spilling
+/// onto overflow pages reads the entire row, so every profile lookup read several KB per b-tree step.) The
+/// source is the last column, so reading the version or the key stops before the overflow pages.
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS docs (
     coll TEXT NOT NULL,
@@ -42,10 +49,9 @@ CREATE TABLE IF NOT EXISTS docs (
     seq_no INTEGER NOT NULL,
     primary_term INTEGER NOT NULL,
     key TEXT,
-    source TEXT,
-    PRIMARY KEY (coll, id)
-) WITHOUT ROWID;
-DROP INDEX IF EXISTS docs_by_key;
+    source TEXT
+);
+CREATE UNIQUE INDEX IF NOT EXISTS docs_by_coll_id ON docs (coll, id);
 CREATE INDEX IF NOT EXISTS docs_by_coll_key ON docs (coll, key, id);
 CREATE INDEX IF NOT EXISTS docs_by_seq ON docs (coll, seq_no);
 CREATE TABLE IF NOT EXISTS collections (
@@ -53,6 +59,42 @@ CREATE TABLE IF NOT EXISTS collections (
     created_at_ms INTEGER NOT NULL
 );
 ";
+
+/// Brings a data directory written by an older build to [`SCHEMA_VERSION`], in one transaction.
+fn migrate(connection: &mut Connection) -> Result<(), StoreError> {
+    let version: i64 = connection.query_row("PRAGMA user_version", [], |row| row.get(0)).map_err(backend_error)?;
+    if version >= SCHEMA_VERSION {
+        return Ok(());
+    }
+    let transaction = connection.transaction().map_err(backend_error)?;
+    let old_docs: Option<String> = transaction
+        .query_row("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'docs'", [], |row| row.get(0))
+        .optional()
+        .map_err(backend_error)?;
+    let rebuild = old_docs.is_some_and(|sql| sql.to_ascii_uppercase().contains("WITHOUT ROWID"));
+    if rebuild {
+        // The old indexes go first: renamed along with their table, their names would stop SCHEMA from
+        // creating the new table's.
+        transaction
+            .execute_batch(
+                "DROP INDEX IF EXISTS docs_by_key; DROP INDEX IF EXISTS docs_by_coll_key; \
+                 DROP INDEX IF EXISTS docs_by_seq; ALTER TABLE docs RENAME TO docs_v1;",
+            )
+            .map_err(backend_error)?;
+    }
+    transaction.execute_batch(SCHEMA).map_err(backend_error)?;
+    if rebuild {
+        transaction
+            .execute_batch(
+                "INSERT INTO docs (coll, id, seq_no, primary_term, key, source)
+                   SELECT coll, id, seq_no, primary_term, key, source FROM docs_v1 ORDER BY coll, id;
+                 DROP TABLE docs_v1;",
+            )
+            .map_err(backend_error)?;
+    }
+    transaction.execute_batch(&format!("PRAGMA user_version = {SCHEMA_VERSION};")).map_err(backend_error)?;
+    transaction.commit().map_err(backend_error)
+}
 
 type UpdateReply = oneshot::Sender<Result<Result<UpdateOutcome, EsError>, StoreError>>;
 type RawUpdateReply = oneshot::Sender<Result<Result<RawOutcome, EsError>, StoreError>>;
@@ -93,7 +135,7 @@ impl SqliteStore {
     pub fn open(data_dir: &Path) -> Result<SqliteStore, StoreError> {
         std::fs::create_dir_all(data_dir).map_err(backend_error)?;
         let path = data_dir.join("profiled.db");
-        let write_connection = Connection::open(&path).map_err(backend_error)?;
+        let mut write_connection = Connection::open(&path).map_err(backend_error)?;
         write_connection
             .execute_batch(
                 "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=5000;",
@@ -107,7 +149,7 @@ impl SqliteStore {
                 "PRAGMA cache_size=-{WRITE_CACHE_KIB}; PRAGMA wal_autocheckpoint={CHECKPOINT_PAGES};"
             ))
             .map_err(backend_error)?;
-        write_connection.execute_batch(SCHEMA).map_err(backend_error)?;
+        migrate(&mut write_connection)?;
         let next_seq_nos = load_next_seq_nos(&write_connection)?;
         let mut readers = Vec::with_capacity(READ_POOL_SIZE);
         for _ in 0..4 {
@@ -558,6 +600,51 @@ mod tests {
     }
 
     crate::store_conformance_suite!(make_store);
+
+    /// A data directory written by the first layout (documents in a WITHOUT ROWID table) is rebuilt on open,
+    /// keeping every document, tombstone, key and the change sequence.
+    #[tokio::test]
+    async fn opening_a_version_1_directory_migrates_it() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        {
+            let connection = Connection::open(dir.path().join("profiled.db")).expect("create");
+            connection
+                .execute_batch(
+                    "CREATE TABLE docs (coll TEXT NOT NULL, id TEXT NOT NULL, seq_no INTEGER NOT NULL,
+                       primary_term INTEGER NOT NULL, key TEXT, source TEXT, PRIMARY KEY (coll, id)) WITHOUT ROWID;
+                     CREATE INDEX docs_by_coll_key ON docs (coll, key, id);
+                     CREATE INDEX docs_by_seq ON docs (coll, seq_no);
+                     CREATE TABLE collections (coll TEXT PRIMARY KEY, created_at_ms INTEGER NOT NULL);
+                     INSERT INTO collections VALUES ('profiles', 1);
+                     INSERT INTO docs VALUES ('profiles', 'a', 0, 1, 'alice', '{\"n\":1}');
+                     INSERT INTO docs VALUES ('profiles', 'b', 1, 1, NULL, NULL);
+                     INSERT INTO docs VALUES ('profiles', 'c', 2, 1, 'carol', '{\"n\":3}');",
+                )
+                .expect("old layout");
+        }
+        let store = SqliteStore::open(dir.path()).expect("open migrates");
+        let layout: String = {
+            let connection = Connection::open(dir.path().join("profiled.db")).expect("inspect");
+            connection
+                .query_row("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'docs'", [], |row| row.get(0))
+                .expect("docs table")
+        };
+        assert!(!layout.to_ascii_uppercase().contains("WITHOUT ROWID"), "{layout}");
+        let found = store.find_by_key(Collection::Profiles, "carol").await.expect("by key");
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].source, serde_json::json!({"n": 3}));
+        assert!(store.get(Collection::Profiles, "b").await.expect("get").is_none());
+        let changes = store.changes_since(Collection::Profiles, 0, 10).await.expect("changes");
+        assert_eq!(changes.iter().map(|change| change.seq_no).collect::<Vec<_>>(), vec![1, 2]);
+        assert!(changes[0].source.is_none());
+        let next = super::super::conformance::put(&store, Collection::Profiles, "a", serde_json::json!({"n": 4})).await;
+        assert_eq!(next.seq_no, 3);
+        store.close().await;
+        drop(store);
+        // Opening again finds the current layout and leaves it alone.
+        let store = SqliteStore::open(dir.path()).expect("reopen");
+        assert_eq!(store.count(Collection::Profiles).await.expect("count"), 2);
+    }
 
     #[tokio::test]
     async fn reopened_store_keeps_documents_and_sequence() {
