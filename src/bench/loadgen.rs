@@ -20,6 +20,8 @@ use tokio::net::TcpStream;
 
 /// How long in-flight requests may take to finish after a window closes.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(60);
+/// How many of a run's slowest answers are kept, to show what its tail latency is made of.
+const SLOWEST_KEPT: usize = 5;
 /// Numbers the runs, so that every run's connections draw different random sequences.
 static RUN_COUNTER: AtomicU64 = AtomicU64::new(0);
 
@@ -66,6 +68,8 @@ pub(crate) struct RunResult {
     pub(crate) window: Duration,
     /// Latency of every counted answer, in nanoseconds.
     pub(crate) latencies_nanos: Vec<u64>,
+    /// The slowest counted answers (latency in nanoseconds, request), slowest first.
+    pub(crate) slowest: Vec<(u64, PreparedRequest)>,
     pub(crate) first_error: Option<String>,
 }
 
@@ -79,10 +83,18 @@ impl RunResult {
         self.completed += other.completed;
         self.errors += other.errors;
         self.latencies_nanos.extend(other.latencies_nanos);
+        keep_slowest(&mut self.slowest, other.slowest);
         if self.first_error.is_none() {
             self.first_error = other.first_error;
         }
     }
+}
+
+/// Adds `more` to `slowest`, keeping the SLOWEST_KEPT slowest, slowest first.
+pub(crate) fn keep_slowest(slowest: &mut Vec<(u64, PreparedRequest)>, more: Vec<(u64, PreparedRequest)>) {
+    slowest.extend(more);
+    slowest.sort_by(|left, right| right.0.cmp(&left.0));
+    slowest.truncate(SLOWEST_KEPT);
 }
 
 /// An open keep-alive connection.
@@ -150,8 +162,12 @@ async fn drive_connection(
         match outcome {
             Ok((status, _)) if status.is_success() => {
                 if counted {
+                    let nanos = (finished_at - sent_at).as_nanos() as u64;
                     result.completed += 1;
-                    result.latencies_nanos.push((finished_at - sent_at).as_nanos() as u64);
+                    result.latencies_nanos.push(nanos);
+                    if result.slowest.len() < SLOWEST_KEPT || result.slowest.last().is_some_and(|last| nanos > last.0) {
+                        keep_slowest(&mut result.slowest, vec![(nanos, request)]);
+                    }
                 }
             }
             Ok((status, body)) => {

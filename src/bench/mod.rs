@@ -220,9 +220,14 @@ fn run_in(
         .filter(|workload| options.selects(workload.name))
         .collect();
     let mut results = Vec::new();
+    let mut workload_peaks = Vec::new();
     for workload in &workloads {
         println!("workload {} ...", workload.name);
+        system::reset_peak();
         let mut result = driver.run_workload(server.address, workload)?;
+        let peak = system::peak_since_reset();
+        workload_peaks.push((workload.name.to_string(), peak));
+        println!("  peak resident during the workload: {}", system::mebibytes(peak));
         if result.failure.is_none() {
             let latencies = result.measured.latencies();
             println!(
@@ -233,6 +238,11 @@ fn run_in(
                 stats::format_millis(latencies.p99),
                 result.measured.errors
             );
+            for (nanos, request) in &result.measured.slowest {
+                let body = String::from_utf8_lossy(&request.body[..request.body.len().min(160)]);
+                let millis = stats::format_millis(Duration::from_nanos(*nanos));
+                println!("    slow: {millis} ms {} {} {body}", request.method, request.path);
+            }
         }
         results.push(result);
     }
@@ -240,7 +250,11 @@ fn run_in(
     if !options.sweep.is_empty() {
         println!("sweep over {:?} connections ...", options.sweep);
         for workload in workloads.iter().filter(|workload| workload.in_sweep) {
+            system::reset_peak();
             sweep.push(driver.sweep(server.address, workload, None)?);
+            let peak = system::peak_since_reset();
+            workload_peaks.push((format!("{} sweep", workload.name), peak));
+            println!("  {} sweep: peak resident {}", workload.name, system::mebibytes(peak));
         }
         if let Some(get_one) = workloads.iter().find(|workload| workload.name == "get_one") {
             let body = driver
@@ -303,6 +317,7 @@ fn run_in(
         results,
         memory_serving,
         memory_stages,
+        workload_peaks,
         restart: Some(restart_report),
         sweep,
         chart_link,

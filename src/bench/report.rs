@@ -45,6 +45,8 @@ pub(crate) struct Report {
     pub(crate) memory_serving: Memory,
     /// Resident memory at earlier and later points of the run, for attribution.
     pub(crate) memory_stages: Vec<(&'static str, Memory)>,
+    /// The peak resident size during each workload and each sweep (`VmHWM` reset before each), in bytes.
+    pub(crate) workload_peaks: Vec<(String, u64)>,
     pub(crate) restart: Option<RestartReport>,
     pub(crate) sweep: Vec<SweepSeries>,
     pub(crate) chart_link: Option<String>,
@@ -168,6 +170,15 @@ pub(crate) fn render_block(report: &mut Report) -> String {
             "| resident memory {stage} | VmRSS {}, VmHWM {} | – | – |",
             mebibytes(stage_memory.resident),
             mebibytes(stage_memory.peak_resident)
+        );
+    }
+    if !report.workload_peaks.is_empty() {
+        let peaks: Vec<String> =
+            report.workload_peaks.iter().map(|(name, peak)| format!("{name} {}", mebibytes(*peak))).collect();
+        let _ = writeln!(
+            text,
+            "| peak resident memory during each workload (VmHWM reset before each) | {} | – | – |",
+            peaks.join(", ")
         );
     }
     match report.restart {

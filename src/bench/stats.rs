@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use super::loadgen::RunResult;
+use super::loadgen::{keep_slowest, PreparedRequest, RunResult};
 
 /// Latency percentiles of a set of answers.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
@@ -42,6 +42,8 @@ pub(crate) struct Series {
     pub(crate) completed: u64,
     pub(crate) errors: u64,
     pub(crate) first_error: Option<String>,
+    /// The slowest answers over every round (latency in nanoseconds, request), slowest first.
+    pub(crate) slowest: Vec<(u64, PreparedRequest)>,
     samples: Vec<u64>,
 }
 
@@ -55,6 +57,7 @@ impl Series {
             self.first_error = run.first_error;
         }
         self.samples.extend(run.latencies_nanos);
+        keep_slowest(&mut self.slowest, run.slowest);
     }
 
     /// Adds one round that has only a rate (the raw bcrypt baseline).

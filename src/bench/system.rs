@@ -94,8 +94,32 @@ pub(crate) struct Memory {
     pub(crate) peak_resident: u64,
 }
 
-/// Reads this process's `VmRSS` and `VmHWM`.
+/// The highest `VmHWM` seen before the last [`reset_peak`].
+static EARLIER_PEAK: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// Reads this process's `VmRSS` and `VmHWM` (the peak over the whole run, across [`reset_peak`]s).
 pub(crate) fn memory() -> Memory {
+    let kernel = kernel_memory();
+    Memory {
+        resident: kernel.resident,
+        peak_resident: kernel.peak_resident.max(EARLIER_PEAK.load(std::sync::atomic::Ordering::Relaxed)),
+    }
+}
+
+/// Starts a new peak window: the kernel's `VmHWM` is reset to the current resident size (after being folded
+/// into the run's peak), so that [`peak_since_reset`] tells the peak of what follows.
+pub(crate) fn reset_peak() {
+    EARLIER_PEAK.fetch_max(kernel_memory().peak_resident, std::sync::atomic::Ordering::Relaxed);
+    // Writing 5 to clear_refs resets the peak resident set size (Linux 4.0 and later).
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
+
+/// The peak resident size since the last [`reset_peak`], in bytes.
+pub(crate) fn peak_since_reset() -> u64 {
+    kernel_memory().peak_resident
+}
+
+fn kernel_memory() -> Memory {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     let kib = |key: &str| -> u64 {
         first_line_value(&status, key)

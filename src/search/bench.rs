@@ -405,3 +405,30 @@ fn bench_queries_only_loop() {
     }
     println!("mean {:?}", started.elapsed() / (10 * queries.len() as u32));
 }
+
+#[test]
+#[ignore = "profiling: SUGGEST_BENCH_DIR=<copy of an index directory>"]
+fn bench_merge_all_segments() {
+    let dir = std::env::var("SUGGEST_BENCH_DIR").expect("SUGGEST_BENCH_DIR");
+    let index = ProfileIndex::open_in_dir(std::path::Path::new(&dir)).expect("open");
+    let names = std::env::var("SUGGEST_TRACE_NAMES").unwrap_or_else(|_| {
+        "Martina Sánchez|Mustafa Kaya|lukasz.lewandowski314010@firma.pl|Δημήτρης Νικολάου|a|jo|Martina S".to_string()
+    });
+    let time_all = |label: &str| {
+        for name in names.split('|') {
+            let started = Instant::now();
+            for _ in 0..5 {
+                index
+                    .suggest(&SuggestQuery { name: name.to_string(), size: 20, ..SuggestQuery::default() })
+                    .expect("suggest");
+            }
+            println!("{label} {name:?}: {:?}", started.elapsed() / 5);
+        }
+    };
+    println!("segments: {}", index.segment_count());
+    time_all("before");
+    let started = Instant::now();
+    index.merge_all_segments().expect("merge");
+    println!("merged in {:?}; segments: {}", started.elapsed(), index.segment_count());
+    time_all("after");
+}

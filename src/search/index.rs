@@ -48,7 +48,8 @@ struct CommitPayload {
 pub(crate) struct ProfileIndex {
     fields: ProfileFields,
     reader: IndexReader,
-    writer: Mutex<IndexWriter>,
+    /// `None` only while [`Self::merge_all_segments`] replaces the writer (or after it failed to).
+    writer: Mutex<Option<IndexWriter>>,
     applied_seq_no: RwLock<Option<i64>>,
 }
 
@@ -97,17 +98,38 @@ impl ProfileIndex {
     fn from_index(index: Index, fields: ProfileFields) -> Result<ProfileIndex, SearchError> {
         register_tokenizers(&index);
         let applied_seq_no = read_payload(&index)?.and_then(|payload| payload.applied_seq_no);
-        let options = IndexWriterOptions::builder()
-            .num_worker_threads(1)
-            .num_merge_threads(1)
-            .memory_budget_per_thread(WRITER_MEMORY_BUDGET_BYTES)
-            .build();
-        let writer: IndexWriter = index.writer_with_options(options)?;
-        let mut merge_policy = LogMergePolicy::default();
-        merge_policy.set_del_docs_ratio_before_merge(0.3);
-        writer.set_merge_policy(Box::new(merge_policy));
+        let writer = new_writer(&index)?;
         let reader = index.reader_builder().reload_policy(ReloadPolicy::OnCommitWithDelay).try_into()?;
-        Ok(ProfileIndex { fields, reader, writer: Mutex::new(writer), applied_seq_no: RwLock::new(applied_seq_no) })
+        Ok(ProfileIndex {
+            fields,
+            reader,
+            writer: Mutex::new(Some(writer)),
+            applied_seq_no: RwLock::new(applied_seq_no),
+        })
+    }
+
+    /// Returns how many segments the searcher reads.
+    pub(crate) fn segment_count(&self) -> usize {
+        self.reader.searcher().segment_readers().len()
+    }
+
+    /// Merges every segment into one (Elasticsearch's force merge to one segment), waiting for the merges
+    /// in flight first. Each segment has its own term dictionary, and a fuzzy term is expanded by running its
+    /// automaton over every one of them: after a bulk build (a million profiles indexed at the first open)
+    /// the merge policy leaves about twenty segments, which made a full-name suggestion several times
+    /// slower. Later changes go to new small segments, which the merge policy merges as usual.
+    pub(crate) fn merge_all_segments(&self) -> Result<(), SearchError> {
+        let mut guard = self.writer.lock().map_err(|_| SearchError::Poisoned)?;
+        let writer = guard.take().ok_or(SearchError::Poisoned)?;
+        let index = writer.index().clone();
+        writer.wait_merging_threads()?;
+        let mut writer = new_writer(&index)?;
+        let segment_ids = index.searchable_segment_ids()?;
+        let merged = if segment_ids.len() > 1 { writer.merge(&segment_ids).wait().map(|_| ()) } else { Ok(()) };
+        *guard = Some(writer);
+        merged?;
+        self.reader.reload()?;
+        Ok(())
     }
 
     /// Returns the highest store `seq_no` whose changes the index holds (persisted with them).
@@ -118,7 +140,8 @@ impl ProfileIndex {
     /// Applies `changes` in order (upsert by uid, delete by uid; disabled profiles are removed),
     /// commits them together with `up_to_seq_no`, and makes them visible to `suggest`.
     pub(crate) fn apply(&self, changes: Vec<IndexChange>, up_to_seq_no: i64) -> Result<(), SearchError> {
-        let mut writer = self.writer.lock().map_err(|_| SearchError::Poisoned)?;
+        let mut guard = self.writer.lock().map_err(|_| SearchError::Poisoned)?;
+        let writer = guard.as_mut().ok_or(SearchError::Poisoned)?;
         let index_was_empty = self.reader.searcher().num_docs() == 0;
         match self.write_changes(&writer, changes, index_was_empty) {
             Ok(()) => {}
@@ -223,6 +246,20 @@ impl ProfileIndex {
         }
         Ok(SuggestResult { total, total_is_lower_bound, uids })
     }
+}
+
+/// Opens the index's single writer: one indexing thread, one merge thread, the log merge policy.
+fn new_writer(index: &Index) -> Result<IndexWriter, SearchError> {
+    let options = IndexWriterOptions::builder()
+        .num_worker_threads(1)
+        .num_merge_threads(1)
+        .memory_budget_per_thread(WRITER_MEMORY_BUDGET_BYTES)
+        .build();
+    let writer: IndexWriter = index.writer_with_options(options)?;
+    let mut merge_policy = LogMergePolicy::default();
+    merge_policy.set_del_docs_ratio_before_merge(0.3);
+    writer.set_merge_policy(Box::new(merge_policy));
+    Ok(writer)
 }
 
 /// Returns the `last_synchronized` values of a segment, reading the values directly when every

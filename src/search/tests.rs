@@ -365,3 +365,46 @@ proptest! {
         }
     }
 }
+
+/// Merging every segment into one keeps the answers (order included), the deletions and the applied
+/// position, and later changes still apply.
+#[test]
+fn merging_all_segments_keeps_the_answers() {
+    let directory = tempfile::tempdir().expect("tempdir");
+    let index = ProfileIndex::open_in_dir(directory.path()).expect("open");
+    let names = ["Martina Sánchez", "Martin Sanchez", "Mustafa Kaya", "Marta Kay", "Jack Smith", "Jacky Smyth"];
+    for (batch, chunk) in names.chunks(2).enumerate() {
+        let changes = chunk
+            .iter()
+            .enumerate()
+            .map(|(offset, name)| {
+                let number = batch * 2 + offset;
+                let username = name.to_lowercase().replace(' ', ".");
+                IndexChange::Upsert(profile(
+                    &format!("u{number}"),
+                    &username,
+                    name,
+                    &format!("{username}@example.com"),
+                    number as i64,
+                ))
+            })
+            .collect();
+        index.apply(changes, batch as i64 + 1).expect("apply");
+    }
+    index.apply(vec![IndexChange::Delete { uid: "u5".to_string() }], 10).expect("delete");
+    assert!(index.segment_count() > 1, "one commit per batch makes several segments");
+    let queries = ["martina sanchez", "mustafa", "ma", "jack smith", "smyth", "example.com"];
+    let before: Vec<_> = queries.iter().map(|query| uids(&index, &named(query))).collect();
+    index.merge_all_segments().expect("merge");
+    assert_eq!(index.segment_count(), 1);
+    let after: Vec<_> = queries.iter().map(|query| uids(&index, &named(query))).collect();
+    assert_eq!(before, after);
+    assert!(!after[4].contains(&"u5".to_string()), "the deleted profile stays deleted");
+    assert_eq!(index.applied_seq_no(), Some(10));
+    index.apply(vec![IndexChange::Upsert(profile("u9", "zed", "Zed Zimmer", "", 99))], 11).expect("apply after merge");
+    assert_eq!(uids(&index, &named("zimmer")), vec!["u9".to_string()]);
+    drop(index);
+    let reopened = ProfileIndex::open_in_dir(directory.path()).expect("reopen");
+    assert_eq!(reopened.applied_seq_no(), Some(11));
+    assert_eq!(uids(&reopened, &named("mustafa")), after[1]);
+}

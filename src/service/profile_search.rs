@@ -29,6 +29,9 @@ const BATCH_SIZE: usize = 5_000;
 /// How many skipped (index-neutral) changes may pass before the applied position is committed anyway, which
 /// bounds the replay after a restart.
 const PERSIST_EVERY_SKIPPED: i64 = 10_000;
+/// Profiles indexed while opening from which the index is merged into one segment before serving (a bulk
+/// build leaves many segments, and fuzzy suggestions pay for each; see `ProfileIndex::merge_all_segments`).
+const BULK_INDEXED_PROFILES: usize = 10_000;
 /// How often the indexer polls the store when nobody wakes it (other nodes' writes).
 const POLL_INTERVAL: Duration = Duration::from_secs(1);
 
@@ -64,7 +67,26 @@ impl ProfileSearch {
             persisted: std::sync::atomic::AtomicI64::new(applied_seq_no),
             wake: Notify::new(),
         });
-        while search.apply_pending().await? {}
+        let started = std::time::Instant::now();
+        let mut indexed = 0;
+        loop {
+            let (more, batch_indexed) = search.apply_pending().await?;
+            indexed += batch_indexed;
+            if !more {
+                break;
+            }
+        }
+        if indexed >= BULK_INDEXED_PROFILES && search.index.segment_count() > 1 {
+            let index = Arc::clone(&search.index);
+            tokio::task::spawn_blocking(move || index.merge_all_segments())
+                .await
+                .map_err(|error| StoreError::Backend(error.to_string()))?
+                .map_err(|error| {
+                    tracing::error!(%error, "cannot merge the suggest index");
+                    EsError::internal("cannot merge the suggest index")
+                })?;
+            tracing::info!(indexed, elapsed = ?started.elapsed(), "suggest index built and merged into one segment");
+        }
         Ok(search)
     }
 
@@ -75,7 +97,7 @@ impl ProfileSearch {
             loop {
                 let wake = search.wake.notified();
                 let more = match search.apply_pending().await {
-                    Ok(more) => more,
+                    Ok((more, _)) => more,
                     Err(error) => {
                         tracing::error!(error = %error, "profile indexing failed");
                         false
@@ -89,12 +111,13 @@ impl ProfileSearch {
         });
     }
 
-    /// Applies one batch of pending changes; returns whether more may be pending.
-    async fn apply_pending(&self) -> Result<bool, EsError> {
+    /// Applies one batch of pending changes; returns whether more may be pending and how many profiles it
+    /// (re-)indexed.
+    async fn apply_pending(&self) -> Result<(bool, usize), EsError> {
         let after = *self.applied.borrow();
         let changes = self.store.changes_since(Collection::Profiles, after, BATCH_SIZE).await?;
         let Some(last) = changes.last() else {
-            return Ok(false);
+            return Ok((false, 0));
         };
         let up_to_seq_no = last.seq_no;
         let full_batch = changes.len() == BATCH_SIZE;
@@ -134,8 +157,9 @@ impl ProfileSearch {
             // Nothing the index holds changed: the applied position advances in memory only (a restart
             // replays these changes, which is harmless; the position is persisted every so often).
             self.applied.send_replace(up_to_seq_no);
-            return Ok(full_batch);
+            return Ok((full_batch, 0));
         }
+        let indexed = index_changes.len();
         let index = Arc::clone(&self.index);
         tokio::task::spawn_blocking(move || index.apply(index_changes, up_to_seq_no))
             .await
@@ -146,7 +170,7 @@ impl ProfileSearch {
             })?;
         self.persisted.store(up_to_seq_no, std::sync::atomic::Ordering::Release);
         self.applied.send_replace(up_to_seq_no);
-        Ok(full_batch)
+        Ok((full_batch, indexed))
     }
 
     /// Tells whether this indexer has seen the uid with this hash.
