@@ -45,9 +45,10 @@ pub struct ProfileSearch {
     cache: Arc<ProfileCache>,
     store: Arc<dyn Store>,
     applied: watch::Sender<i64>,
-    /// One permit per core for running searches: more at once only time-slice the same cores, and each
+    /// Two permits per core for running searches: more at once only time-slice the same cores, and each
     /// blocking thread running one keeps its own allocator heap (32 concurrent suggestions held about 600 MB
-    /// more than 2 at a time, for no more throughput).
+    /// more than 2 at a time). With one per core, 32 connections at 1,000,000 profiles measured 1,849/s
+    /// against 2,247/s with two (single runs).
     search_permits: tokio::sync::Semaphore,
     /// The applied position last committed with the index.
     persisted: std::sync::atomic::AtomicI64,
@@ -69,7 +70,7 @@ impl ProfileSearch {
             store,
             applied: watch::Sender::new(applied_seq_no),
             search_permits: tokio::sync::Semaphore::new(
-                std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get),
+                2 * std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get),
             ),
             persisted: std::sync::atomic::AtomicI64::new(applied_seq_no),
             wake: Notify::new(),
