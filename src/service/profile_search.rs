@@ -13,7 +13,7 @@ use tokio::sync::{watch, Notify};
 
 use crate::domain::profile::IndexedProfile;
 use crate::error::EsError;
-use crate::search::{IndexChange, ProfileIndex, SuggestDocument, SuggestQuery, SuggestResult};
+use crate::search::{IndexChange, ProfileIndex, SearchError, SuggestDocument, SuggestQuery, SuggestResult};
 use crate::service::profile_cache::ProfileCache;
 use crate::store::{Collection, Store, StoreError};
 
@@ -85,14 +85,7 @@ impl ProfileSearch {
             }
         }
         if indexed >= BULK_INDEXED_PROFILES && search.index.segment_count() > 1 {
-            let index = Arc::clone(&search.index);
-            tokio::task::spawn_blocking(move || index.merge_all_segments())
-                .await
-                .map_err(|error| StoreError::Backend(error.to_string()))?
-                .map_err(|error| {
-                    tracing::error!(%error, "cannot merge the suggest index");
-                    EsError::internal("cannot merge the suggest index")
-                })?;
+            search.on_index("cannot merge the suggest index", ProfileIndex::merge_all_segments).await?;
             tracing::info!(indexed, elapsed = ?started.elapsed(), "suggest index built and merged into one segment");
         }
         Ok(search)
@@ -168,14 +161,7 @@ impl ProfileSearch {
             return Ok((full_batch, 0));
         }
         let indexed = index_changes.len();
-        let index = Arc::clone(&self.index);
-        tokio::task::spawn_blocking(move || index.apply(index_changes, up_to_seq_no))
-            .await
-            .map_err(|error| StoreError::Backend(error.to_string()))?
-            .map_err(|error| {
-                tracing::error!(%error, "cannot update the suggest index");
-                EsError::internal("cannot update the suggest index")
-            })?;
+        self.on_index("cannot update the suggest index", move |index| index.apply(index_changes, up_to_seq_no)).await?;
         self.persisted.store(up_to_seq_no, std::sync::atomic::Ordering::Release);
         self.applied.send_replace(up_to_seq_no);
         Ok((full_batch, indexed))
@@ -215,13 +201,22 @@ impl ProfileSearch {
     /// Runs a suggest query off the async workers.
     pub(crate) async fn suggest(&self, query: SuggestQuery) -> Result<SuggestResult, EsError> {
         let _permit = self.search_permits.acquire().await.map_err(|_| EsError::internal("suggest failed"))?;
+        self.on_index("suggest failed", move |index| index.suggest(&query)).await
+    }
+
+    /// Runs `work` on the index off the async workers; a failure is logged and answered as `failure`.
+    async fn on_index<T, F>(&self, failure: &'static str, work: F) -> Result<T, EsError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&ProfileIndex) -> Result<T, SearchError> + Send + 'static,
+    {
         let index = Arc::clone(&self.index);
-        tokio::task::spawn_blocking(move || index.suggest(&query))
+        tokio::task::spawn_blocking(move || work(&index))
             .await
             .map_err(|error| StoreError::Backend(error.to_string()))?
             .map_err(|error| {
-                tracing::error!(%error, "suggest failed");
-                EsError::internal("suggest failed")
+                tracing::error!(%error, "{failure}");
+                EsError::internal(failure)
             })
     }
 }

@@ -146,8 +146,8 @@ impl SqliteStore {
             )
             .map_err(backend_error)?;
         // Every update reads its document first: a page cache far larger than the read connections' keeps
-        // those reads (and the pages the write touches) out of the kernel. (Checkpoints stay on the writer:
-        // run from a second connection they made SQLite drop this cache, and the tail latency got worse.)
+        // those reads (and the pages the write touches) out of the kernel. The checkpointer thread copies the
+        // log; the writer's own checkpoints start only at WAL_RESTART_PAGES.
         write_connection
             .execute_batch(&format!(
                 "PRAGMA cache_size=-{WRITE_CACHE_KIB}; PRAGMA wal_autocheckpoint={WAL_RESTART_PAGES};"
@@ -303,7 +303,6 @@ fn run_writer(
             }
         }
         let commit_result = transaction.commit().map_err(backend_error);
-
         match commit_result {
             Ok(()) => checkpointer.committed(),
             Err(_) => next_seq_nos = seq_nos_before,
