@@ -68,6 +68,9 @@ pub const ROUTES: &[(&str, &str, Option<&str>)] = &[
     ("DELETE", "/_security/role_mapping/{name}", Some("cluster:admin/xpack/security/role_mapping/delete")),
 ];
 
+/// The header the official clients check to tell they talk to Elasticsearch.
+const X_ELASTIC_PRODUCT: axum::http::HeaderName = axum::http::HeaderName::from_static("x-elastic-product");
+
 /// Builds the full router with its middleware.
 pub fn build_router(state: AppState) -> Router {
     Router::new()
@@ -96,8 +99,7 @@ async fn front_door(State(state): State<AppState>, request: Request, next: Next)
 }
 
 async fn authenticate(state: &AppState, mut request: Request, next: Next) -> Response {
-    let uri = request.uri().to_string();
-    match state.realms.authenticate_request(request.headers(), &uri).await {
+    match state.realms.authenticate_request(request.headers(), request.uri()).await {
         Ok(authentication) => {
             request.extensions_mut().insert(authentication);
             next.run(request).await
@@ -214,7 +216,7 @@ where
     if pretty || filter_path.is_some() {
         response = reformat_json(response, pretty, filter_path.as_deref()).await;
     }
-    response.headers_mut().insert("x-elastic-product", HeaderValue::from_static("Elasticsearch"));
+    response.headers_mut().insert(X_ELASTIC_PRODUCT, HeaderValue::from_static("Elasticsearch"));
     response
 }
 

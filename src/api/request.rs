@@ -1,6 +1,8 @@
 //! The request side of Elasticsearch's REST conventions: query parameters with unknown-parameter
 //! errors, bodies parsed by us (so every rejection is an ES error), `refresh` and boolean parameters.
 
+use std::sync::Arc;
+
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Path, Request};
 use axum::http::request::Parts;
@@ -22,7 +24,7 @@ pub(crate) struct EsRequest {
     pub(crate) query: Vec<(String, String)>,
     body: Bytes,
     /// The authenticated caller.
-    pub(crate) auth: Authentication,
+    pub(crate) auth: Arc<Authentication>,
 }
 
 impl FromRequest<AppState> for EsRequest {
@@ -32,7 +34,7 @@ impl FromRequest<AppState> for EsRequest {
         let (parts, body) = request.into_parts();
         let auth = parts
             .extensions
-            .get::<Authentication>()
+            .get::<Arc<Authentication>>()
             .cloned()
             .ok_or_else(|| EsError::internal("request reached a handler without authentication"))?;
         let limit = state.config.max_content_length;
@@ -87,6 +89,9 @@ pub(crate) fn parse_query(query: &str) -> Vec<(String, String)> {
 }
 
 fn percent_decode(text: &str) -> String {
+    if !text.contains(['%', '+']) {
+        return text.to_string();
+    }
     let bytes = text.as_bytes();
     let mut decoded = Vec::with_capacity(bytes.len());
     let mut index = 0;

@@ -55,7 +55,7 @@ impl CredentialCache {
     }
 
     /// Returns the cached authentication when `password` matches a live entry of `username`.
-    pub(crate) fn lookup(&self, username: &str, password: &[u8]) -> Option<Authentication> {
+    pub(crate) fn lookup(&self, username: &str, password: &[u8]) -> Option<Arc<Authentication>> {
         if self.time_to_live.is_zero() {
             return None;
         }
@@ -67,7 +67,7 @@ impl CredentialCache {
         }
         let candidate = self.digest(password);
         if bool::from(candidate.ct_eq(&entry.digest)) {
-            Some((*entry.authentication).clone())
+            Some(Arc::clone(&entry.authentication))
         } else {
             None
         }

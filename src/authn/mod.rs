@@ -137,16 +137,15 @@ pub(crate) fn credentials_from_headers(headers: &HeaderMap) -> RequestCredential
         let Ok(decoded) = base64::engine::general_purpose::STANDARD.decode(rest.trim()) else {
             return RequestCredentials::Malformed;
         };
-        let Ok(decoded_text) = String::from_utf8(decoded) else {
+        let Ok(mut username) = String::from_utf8(decoded) else {
             return RequestCredentials::Malformed;
         };
-        let Some((username, password)) = decoded_text.split_once(':') else {
+        let Some(colon) = username.find(':') else {
             return RequestCredentials::Malformed;
         };
-        return RequestCredentials::Basic(PasswordCredentials {
-            username: username.to_string(),
-            password: password.to_string(),
-        });
+        let password = username.split_off(colon + 1);
+        username.truncate(colon);
+        return RequestCredentials::Basic(PasswordCredentials { username, password });
     }
     if scheme.eq_ignore_ascii_case("bearer") {
         return RequestCredentials::Bearer(rest.trim().to_string());
@@ -167,7 +166,7 @@ pub(crate) trait TokenAuthenticator: Send + Sync + std::fmt::Debug {
 pub struct RealmChain {
     realms: Vec<Arc<dyn Realm>>,
     cache: Arc<CredentialCache>,
-    anonymous: Option<Authentication>,
+    anonymous: Option<Arc<Authentication>>,
     token_authenticator: std::sync::RwLock<Option<Arc<dyn TokenAuthenticator>>>,
 }
 
@@ -224,17 +223,19 @@ impl RealmChain {
             };
             realms.push(realm);
         }
-        let anonymous = config.security.anonymous.as_ref().map(|anonymous| Authentication {
-            user: UserView {
-                username: anonymous.username.clone(),
-                roles: anonymous.roles.clone(),
-                full_name: None,
-                email: None,
-                metadata: serde_json::Map::from_iter([("_reserved".to_string(), Value::Bool(true))]),
-                enabled: true,
-            },
-            realm: RealmRef::new("__anonymous", "__anonymous"),
-            authentication_type: "anonymous",
+        let anonymous = config.security.anonymous.as_ref().map(|anonymous| {
+            Arc::new(Authentication {
+                user: UserView {
+                    username: anonymous.username.clone(),
+                    roles: anonymous.roles.clone(),
+                    full_name: None,
+                    email: None,
+                    metadata: serde_json::Map::from_iter([("_reserved".to_string(), Value::Bool(true))]),
+                    enabled: true,
+                },
+                realm: RealmRef::new("__anonymous", "__anonymous"),
+                authentication_type: "anonymous",
+            })
         });
         Ok(RealmChain { realms, cache, anonymous, token_authenticator: std::sync::RwLock::new(None) })
     }
@@ -252,20 +253,24 @@ impl RealmChain {
     }
 
     /// Authenticates the caller of a REST request from its headers.
-    pub(crate) async fn authenticate_request(&self, headers: &HeaderMap, uri: &str) -> Result<Authentication, EsError> {
+    /// (`uri` only names the request in error messages.)
+    pub(crate) async fn authenticate_request(
+        &self,
+        headers: &HeaderMap,
+        uri: &axum::http::Uri,
+    ) -> Result<Arc<Authentication>, EsError> {
         match credentials_from_headers(headers) {
             RequestCredentials::Basic(credentials) => {
-                let username = credentials.username.clone();
-                match self.authenticate_password(credentials).await? {
+                match self.authenticate_password(&credentials).await? {
                     Some(authentication) => Ok(authentication),
                     None => Err(EsError::unauthenticated(
-                        format!("unable to authenticate user [{username}] for REST request [{uri}]"),
+                        format!("unable to authenticate user [{}] for REST request [{uri}]", credentials.username),
                         self.challenges(),
                     )),
                 }
             }
             RequestCredentials::Bearer(token) => match self.bearer_outcome(&token, headers).await? {
-                RealmOutcome::Success(authentication) => Ok(authentication),
+                RealmOutcome::Success(authentication) => Ok(Arc::new(authentication)),
                 RealmOutcome::Terminate(error) => Err(error),
                 // A JWT no realm accepted is reported by its claims, as Elasticsearch's realms authenticator does.
                 RealmOutcome::Continue => match jwt::token_principal(&token) {
@@ -281,7 +286,7 @@ impl RealmChain {
                 },
             },
             RequestCredentials::Missing => match &self.anonymous {
-                Some(anonymous) => Ok(anonymous.clone()),
+                Some(anonymous) => Ok(Arc::clone(anonymous)),
                 None => Err(EsError::unauthenticated(
                     format!("missing authentication credentials for REST request [{uri}]"),
                     self.challenges(),
@@ -327,14 +332,14 @@ impl RealmChain {
     /// Checks a username and password against the realms in order; `None` when no realm accepts them.
     pub(crate) async fn authenticate_password(
         &self,
-        credentials: PasswordCredentials,
-    ) -> Result<Option<Authentication>, EsError> {
+        credentials: &PasswordCredentials,
+    ) -> Result<Option<Arc<Authentication>>, EsError> {
         if let Some(authentication) = self.cache.lookup(&credentials.username, credentials.password.as_bytes()) {
             return Ok(Some(authentication));
         }
         let generation_at_load = self.cache.generation();
         for realm in &self.realms {
-            let Some(candidate) = realm.password_candidate(&credentials).await? else {
+            let Some(candidate) = realm.password_candidate(credentials).await? else {
                 continue;
             };
             let is_reserved = realm.realm_ref().realm_type == "reserved";
@@ -362,7 +367,7 @@ impl RealmChain {
                 Instant::now(),
                 generation_at_load,
             );
-            return Ok(Some((*authentication).clone()));
+            return Ok(Some(authentication));
         }
         Ok(None)
     }

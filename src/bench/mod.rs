@@ -238,6 +238,10 @@ fn run_in(
                 stats::format_millis(latencies.p99),
                 result.measured.errors
             );
+            let rounds = |series: &stats::Series| {
+                series.round_throughputs.iter().map(|rate| format!("{rate:.0}")).collect::<Vec<_>>().join(" ")
+            };
+            println!("    rounds: measured {} / baseline {}", rounds(&result.measured), rounds(&result.baseline));
             for (nanos, request) in &result.measured.slowest {
                 let body = String::from_utf8_lossy(&request.body[..request.body.len().min(160)]);
                 let millis = stats::format_millis(Duration::from_nanos(*nanos));

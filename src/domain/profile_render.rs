@@ -147,6 +147,13 @@ pub(crate) fn match_key<'a>(patterns: &[&'a [&'a str]], key: &str, children: &mu
     whole
 }
 
+/// Writes an integer in decimal.
+fn write_integer(out: &mut Vec<u8>, value: i64) {
+    use std::io::Write;
+    // Writing into a Vec cannot fail.
+    let _ = write!(out, "{value}");
+}
+
 /// Writes `"key":`.
 fn write_key(out: &mut Vec<u8>, key: &str) {
     write_string(out, key);
@@ -162,14 +169,25 @@ pub(crate) fn write_string(out: &mut Vec<u8>, text: &str) {
 /// The `data` parameter as include patterns (dotted paths split into segments).
 #[derive(Debug)]
 pub(crate) struct DataFilter<'a> {
+    keys: &'a [String],
     patterns: Vec<Vec<&'a str>>,
 }
 
 impl<'a> DataFilter<'a> {
     /// Builds the filter of `keys` (the parsed `data` parameter; empty selects nothing).
     pub(crate) fn new(keys: &'a [String]) -> DataFilter<'a> {
-        DataFilter { patterns: keys.iter().map(|key| key.split('.').collect()).collect() }
+        DataFilter { keys, patterns: keys.iter().map(|key| key.split('.').collect()).collect() }
     }
+}
+
+/// The last `user`, `labels` and `data` rendering of a profile, with the `data` keys it was filtered by.
+///
+/// Clients ask for the same keys over and over (Kibana: `kibana.*`, `kibana.avatar`), so repeated reads
+/// of a cached profile copy these bytes instead of walking `data` again.
+#[derive(Debug)]
+struct RenderedBody {
+    keys: Box<[String]>,
+    json: Box<[u8]>,
 }
 
 /// A profile ready to be rendered, with the version it was read at.
@@ -185,6 +203,10 @@ pub(crate) struct CachedProfile {
     user_json: Box<str>,
     labels_json: Box<str>,
     data: RawObject,
+    /// Most recent rendering of `user`, `labels` and `data` (at most `rendered_limit` bytes).
+    rendered: std::sync::Mutex<Option<RenderedBody>>,
+    /// The largest rendering kept in `rendered`: its share of `weight`.
+    rendered_limit: usize,
     /// Approximate bytes held, for the cache's memory bound.
     pub(crate) weight: u64,
 }
@@ -196,7 +218,10 @@ impl CachedProfile {
         let labels_json = serde_json::to_string(&profile.labels).unwrap_or_else(|_| "{}".to_string());
         let (data, data_size) = RawObject::from_map(&profile.application_data);
         let user = profile.user;
+        // Leaves and keys as text plus JSON punctuation: bounds the rendering of the whole profile.
+        let rendered_limit = user_json.len() + labels_json.len() + data_size + 64;
         let weight = (std::mem::size_of::<CachedProfile>()
+            + rendered_limit
             + profile.uid.len()
             + user_json.len()
             + labels_json.len()
@@ -216,8 +241,16 @@ impl CachedProfile {
             user_json: user_json.into_boxed_str(),
             labels_json: labels_json.into_boxed_str(),
             data,
+            rendered: std::sync::Mutex::new(None),
+            rendered_limit,
             weight,
         }
+    }
+
+    /// The size of the last rendering (or a guess before the first): sizes response buffers.
+    pub(crate) fn rendered_len_hint(&self) -> usize {
+        let body = self.rendered.lock().ok().and_then(|rendered| rendered.as_ref().map(|rendered| rendered.json.len()));
+        body.unwrap_or(1024) + 160
     }
 
     /// Writes the profile of activate and get (spec §2.1), `data` filtered.
@@ -226,12 +259,12 @@ impl CachedProfile {
         write_string(out, &self.uid);
         out.extend_from_slice(if self.enabled { b",\"enabled\":true" } else { b",\"enabled\":false" });
         out.extend_from_slice(b",\"last_synchronized\":");
-        out.extend_from_slice(self.last_synchronized.to_string().as_bytes());
+        write_integer(out, self.last_synchronized);
         self.write_user_labels_data(out, filter);
         out.extend_from_slice(b",\"_doc\":{\"_primary_term\":");
-        out.extend_from_slice(self.primary_term.to_string().as_bytes());
+        write_integer(out, self.primary_term);
         out.extend_from_slice(b",\"_seq_no\":");
-        out.extend_from_slice(self.seq_no.to_string().as_bytes());
+        write_integer(out, self.seq_no);
         out.extend_from_slice(b"}}");
     }
 
@@ -243,7 +276,25 @@ impl CachedProfile {
         out.push(b'}');
     }
 
+    /// Writes `,"user":…,"labels":…,"data":{…}`, from the last rendering when it used the same keys.
     fn write_user_labels_data(&self, out: &mut Vec<u8>, filter: &DataFilter<'_>) {
+        if let Ok(rendered) = self.rendered.lock() {
+            if let Some(rendered) = rendered.as_ref().filter(|rendered| *rendered.keys == *filter.keys) {
+                out.extend_from_slice(&rendered.json);
+                return;
+            }
+        }
+        let start = out.len();
+        self.render_user_labels_data(out, filter);
+        let json = &out[start..];
+        if json.len() <= self.rendered_limit {
+            if let Ok(mut rendered) = self.rendered.lock() {
+                *rendered = Some(RenderedBody { keys: filter.keys.into(), json: json.into() });
+            }
+        }
+    }
+
+    fn render_user_labels_data(&self, out: &mut Vec<u8>, filter: &DataFilter<'_>) {
         out.extend_from_slice(b",\"user\":");
         out.extend_from_slice(self.user_json.as_bytes());
         out.extend_from_slice(b",\"labels\":");

@@ -146,7 +146,7 @@ pub(crate) async fn authenticate_grant(state: &AppState, grant: Grant) -> Result
     let (principal, authentication) = match grant {
         Grant::Password(credentials) => {
             let principal = credentials.username.clone();
-            (principal, state.realms.authenticate_password(credentials).await?)
+            (principal, state.realms.authenticate_password(&credentials).await?.map(Arc::unwrap_or_clone))
         }
         Grant::AccessToken(token, client_authentication) => {
             let mut headers = axum::http::HeaderMap::new();

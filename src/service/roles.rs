@@ -112,6 +112,12 @@ impl RoleService {
 
     /// Compiles the permissions of `role_names` (cached until a role changes).
     pub(crate) async fn resolve(&self, role_names: &[String]) -> Result<Arc<ResolvedRoles>, EsError> {
+        // The common case (no anonymous roles, names already sorted and distinct) is looked up as it is.
+        if self.anonymous_roles.is_empty() && role_names.windows(2).all(|pair| pair[0] < pair[1]) {
+            if let Some(resolved) = self.cache.lock().ok().and_then(|cache| cache.get(role_names).cloned()) {
+                return Ok(resolved);
+            }
+        }
         let mut key: Vec<String> = role_names.to_vec();
         key.extend(self.anonymous_roles.iter().cloned());
         key.sort();

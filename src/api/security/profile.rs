@@ -80,7 +80,7 @@ async fn render_profiles(state: &AppState, uids_param: &str, request: EsRequest)
     state.roles.authorize(&request.auth, GET).await?;
     let lookup = profiles::get_profiles(state, &uids).await?;
     let filter = DataFilter::new(&data_keys);
-    let mut body = Vec::with_capacity(64 + lookup.found.len() * 1024);
+    let mut body = Vec::with_capacity(64 + lookup.found.iter().map(|cached| cached.rendered_len_hint()).sum::<usize>());
     body.extend_from_slice(b"{\"profiles\":[");
     for (index, cached) in lookup.found.iter().enumerate() {
         if index > 0 {

@@ -48,7 +48,7 @@ async fn create_token(State(state): State<AppState>, request: EsRequest) -> Resu
                 username: username.clone(),
                 password: token_request.password.clone().unwrap_or_default(),
             };
-            let Some(authentication) = state.realms.authenticate_password(credentials).await? else {
+            let Some(authentication) = state.realms.authenticate_password(&credentials).await? else {
                 return Err(EsError::unauthenticated(
                     format!("unable to authenticate user [{username}] for action [{CREATE_TOKEN}]"),
                     state.realms.challenges(),
