@@ -24,7 +24,8 @@ use crate::error::EsError;
 const PRIMARY_TERM: i64 = 1;
 /// How many queued updates one transaction takes at most.
 const MAX_BATCH: usize = 512;
-/// How many read connections are kept open (one per concurrent read; more are opened on demand).
+/// How many reads run at once, each on its own pooled connection (further reads wait for a permit: a burst
+/// of reads never opens connections, and their page caches, beyond the pool).
 const READ_POOL_SIZE: usize = 32;
 /// Page cache of each read connection, in KiB (SQLite's `cache_size` takes negative values as KiB). Memory
 /// mapping the file would share the OS cache, but every connection's mapping counts in resident memory.
@@ -114,6 +115,8 @@ pub struct SqliteStore {
     path: PathBuf,
     writer: Mutex<Option<mpsc::Sender<WriteJob>>>,
     readers: Arc<Mutex<Vec<Connection>>>,
+    /// One permit per pooled read connection.
+    read_permits: Arc<tokio::sync::Semaphore>,
     checkpoints: Arc<CheckpointShared>,
 }
 
@@ -166,7 +169,13 @@ impl SqliteStore {
             .name("profiled-store-writer".into())
             .spawn(move || run_writer(write_connection, receiver, next_seq_nos, checkpointer))
             .map_err(backend_error)?;
-        Ok(SqliteStore { path, writer: Mutex::new(Some(sender)), readers: Arc::new(Mutex::new(readers)), checkpoints })
+        Ok(SqliteStore {
+            path,
+            writer: Mutex::new(Some(sender)),
+            readers: Arc::new(Mutex::new(readers)),
+            read_permits: Arc::new(tokio::sync::Semaphore::new(READ_POOL_SIZE)),
+            checkpoints,
+        })
     }
 
     /// Checkpoints run by the checkpointer thread, and the write-ahead log's size and copied pages after the
@@ -187,9 +196,11 @@ impl SqliteStore {
         T: Send + 'static,
         F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
     {
+        let permit = Arc::clone(&self.read_permits).acquire_owned().await.map_err(|_| StoreError::Closed)?;
         let readers = Arc::clone(&self.readers);
         let path = self.path.clone();
         tokio::task::spawn_blocking(move || {
+            let _permit = permit;
             let pooled = readers.lock().map_err(|_| StoreError::Closed)?.pop();
             let connection = match pooled {
                 Some(connection) => connection,
@@ -732,6 +743,38 @@ mod tests {
         }
         store.close().await;
         assert_eq!(std::fs::metadata(dir.path().join("profiled.db-wal")).map(|meta| meta.len()).unwrap_or(0), 0);
+    }
+
+    /// Reads beyond the pool wait for a permit instead of opening connections (and page caches) of their own.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn reads_beyond_the_pool_wait_for_a_pooled_connection() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Arc::new(SqliteStore::open(dir.path()).expect("open"));
+        let running = Arc::new(AtomicUsize::new(0));
+        let peak = Arc::new(AtomicUsize::new(0));
+        let reads: Vec<_> = (0..READ_POOL_SIZE * 3)
+            .map(|_| {
+                let (store, running, peak) = (Arc::clone(&store), Arc::clone(&running), Arc::clone(&peak));
+                tokio::spawn(async move {
+                    store
+                        .read(move |_connection| {
+                            peak.fetch_max(running.fetch_add(1, Ordering::SeqCst) + 1, Ordering::SeqCst);
+                            std::thread::sleep(std::time::Duration::from_millis(20));
+                            running.fetch_sub(1, Ordering::SeqCst);
+                            Ok(())
+                        })
+                        .await
+                })
+            })
+            .collect();
+        for read in reads {
+            read.await.expect("join").expect("read");
+        }
+        let peak = peak.load(Ordering::SeqCst);
+        assert!(peak > 1 && peak <= READ_POOL_SIZE, "{peak} reads ran at once");
+        assert!(store.readers.lock().expect("pool").len() <= READ_POOL_SIZE);
+        store.close().await;
     }
 
     /// A data directory written by the first layout (documents in a WITHOUT ROWID table) is rebuilt on open,
