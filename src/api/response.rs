@@ -3,6 +3,7 @@
 
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
 use serde_json::{Map, Value};
 
 use crate::error::EsError;
@@ -22,7 +23,7 @@ pub(crate) const JSON_CONTENT_TYPE: &str = "application/json";
 
 /// A 200 response whose JSON body is already rendered (the hot read paths write it directly).
 #[derive(Debug)]
-pub(crate) struct EsRawJson(pub(crate) Vec<u8>);
+pub(crate) struct EsRawJson(pub(crate) Bytes);
 
 impl IntoResponse for EsRawJson {
     fn into_response(self) -> Response {

@@ -6,6 +6,10 @@
 //! filter of the `data` parameter (spec §4.1) can walk it and copy whole leaves. The output is byte for
 //! byte what `Profile::to_api_json` renders (a test checks it).
 
+use std::ops::Range;
+use std::sync::Arc;
+
+use bytes::Bytes;
 use serde_json::{Map, Value};
 
 use crate::api::response::segment_matches;
@@ -180,15 +184,35 @@ impl<'a> DataFilter<'a> {
     }
 }
 
-/// The last `user`, `labels` and `data` rendering of a profile, with the `data` keys it was filtered by.
+/// The last rendering of a profile, with the `data` keys it was filtered by: the whole answer of a
+/// single-profile get (`{"profiles":[…]}`), and where the profile and its `user`, `labels` and `data` lie in it.
 ///
-/// Clients ask for the same keys over and over (Kibana: `kibana.*`, `kibana.avatar`), so repeated reads
-/// of a cached profile copy these bytes instead of walking `data` again.
-#[derive(Debug)]
-struct RenderedBody {
-    keys: Box<[String]>,
-    json: Box<[u8]>,
+/// Clients ask for the same keys over and over (Kibana: `kibana.*`, `kibana.avatar`), so repeated reads of a
+/// cached profile share these bytes (a single get sends them as they are) instead of walking `data` again.
+#[derive(Debug, Clone)]
+pub(crate) struct Rendered {
+    keys: Arc<[String]>,
+    /// `{"profiles":[<profile>]}`.
+    pub(crate) response: Bytes,
+    profile: Range<usize>,
+    user_labels_data: Range<usize>,
 }
+
+impl Rendered {
+    fn profile(&self) -> &[u8] {
+        &self.response[self.profile.clone()]
+    }
+
+    fn user_labels_data(&self) -> &[u8] {
+        &self.response[self.user_labels_data.clone()]
+    }
+}
+
+/// What a rendered single-profile answer wraps its profile in.
+const RESPONSE_HEAD: &[u8] = b"{\"profiles\":[";
+const RESPONSE_TAIL: &[u8] = b"]}";
+/// Bytes of a rendering besides `user`, `labels` and `data` (uid, flags, `_doc`, the wrapper), bounded.
+const RENDERED_FRAME: usize = 256;
 
 /// A profile ready to be rendered, with the version it was read at.
 #[derive(Debug)]
@@ -203,8 +227,8 @@ pub(crate) struct CachedProfile {
     user_json: Box<str>,
     labels_json: Box<str>,
     data: RawObject,
-    /// Most recent rendering of `user`, `labels` and `data` (at most `rendered_limit` bytes).
-    rendered: std::sync::Mutex<Option<RenderedBody>>,
+    /// Most recent rendering (kept when at most `rendered_limit` bytes).
+    rendered: std::sync::Mutex<Option<Rendered>>,
     /// The largest rendering kept in `rendered`: its share of `weight`.
     rendered_limit: usize,
     /// Approximate bytes held, for the cache's memory bound.
@@ -219,7 +243,7 @@ impl CachedProfile {
         let (data, data_size) = RawObject::from_map(&profile.application_data);
         let user = profile.user;
         // Leaves and keys as text plus JSON punctuation: bounds the rendering of the whole profile.
-        let rendered_limit = user_json.len() + labels_json.len() + data_size + 64;
+        let rendered_limit = user_json.len() + labels_json.len() + data_size + profile.uid.len() + RENDERED_FRAME;
         let weight = (std::mem::size_of::<CachedProfile>()
             + rendered_limit
             + profile.uid.len()
@@ -247,53 +271,67 @@ impl CachedProfile {
         }
     }
 
-    /// The size of the last rendering (or a guess before the first): sizes response buffers.
+    /// The size of the last rendered profile (or a guess before the first): sizes response buffers.
     pub(crate) fn rendered_len_hint(&self) -> usize {
-        let body = self.rendered.lock().ok().and_then(|rendered| rendered.as_ref().map(|rendered| rendered.json.len()));
-        body.unwrap_or(1024) + 160
+        let rendered =
+            self.rendered.lock().ok().and_then(|rendered| rendered.as_ref().map(|rendered| rendered.profile.len()));
+        rendered.unwrap_or(1024)
+    }
+
+    /// Returns the rendering for `filter`: the last one when it used the same keys, else a new one (kept for
+    /// the next reads).
+    pub(crate) fn rendered(&self, filter: &DataFilter<'_>) -> Rendered {
+        if let Ok(rendered) = self.rendered.lock() {
+            if let Some(rendered) = rendered.as_ref().filter(|rendered| *rendered.keys == *filter.keys) {
+                return rendered.clone();
+            }
+        }
+        let mut out = Vec::with_capacity(self.rendered_len_hint() + RENDERED_FRAME);
+        out.extend_from_slice(RESPONSE_HEAD);
+        let profile_start = out.len();
+        out.extend_from_slice(b"{\"uid\":");
+        write_string(&mut out, &self.uid);
+        out.extend_from_slice(if self.enabled { b",\"enabled\":true" } else { b",\"enabled\":false" });
+        out.extend_from_slice(b",\"last_synchronized\":");
+        write_integer(&mut out, self.last_synchronized);
+        let user_labels_data_start = out.len();
+        self.render_user_labels_data(&mut out, filter);
+        let user_labels_data_end = out.len();
+        out.extend_from_slice(b",\"_doc\":{\"_primary_term\":");
+        write_integer(&mut out, self.primary_term);
+        out.extend_from_slice(b",\"_seq_no\":");
+        write_integer(&mut out, self.seq_no);
+        out.extend_from_slice(b"}}");
+        let profile_end = out.len();
+        out.extend_from_slice(RESPONSE_TAIL);
+        let rendered = Rendered {
+            keys: filter.keys.into(),
+            response: Bytes::from(out),
+            profile: profile_start..profile_end,
+            user_labels_data: user_labels_data_start..user_labels_data_end,
+        };
+        if rendered.response.len() <= self.rendered_limit {
+            if let Ok(mut slot) = self.rendered.lock() {
+                *slot = Some(rendered.clone());
+            }
+        }
+        rendered
     }
 
     /// Writes the profile of activate and get (spec §2.1), `data` filtered.
     pub(crate) fn write_api_json(&self, out: &mut Vec<u8>, filter: &DataFilter<'_>) {
-        out.extend_from_slice(b"{\"uid\":");
-        write_string(out, &self.uid);
-        out.extend_from_slice(if self.enabled { b",\"enabled\":true" } else { b",\"enabled\":false" });
-        out.extend_from_slice(b",\"last_synchronized\":");
-        write_integer(out, self.last_synchronized);
-        self.write_user_labels_data(out, filter);
-        out.extend_from_slice(b",\"_doc\":{\"_primary_term\":");
-        write_integer(out, self.primary_term);
-        out.extend_from_slice(b",\"_seq_no\":");
-        write_integer(out, self.seq_no);
-        out.extend_from_slice(b"}}");
+        out.extend_from_slice(self.rendered(filter).profile());
     }
 
     /// Writes a suggest hit (spec §2.2): no `enabled`, `last_synchronized` or `_doc`.
     pub(crate) fn write_suggest_json(&self, out: &mut Vec<u8>, filter: &DataFilter<'_>) {
         out.extend_from_slice(b"{\"uid\":");
         write_string(out, &self.uid);
-        self.write_user_labels_data(out, filter);
+        out.extend_from_slice(self.rendered(filter).user_labels_data());
         out.push(b'}');
     }
 
-    /// Writes `,"user":…,"labels":…,"data":{…}`, from the last rendering when it used the same keys.
-    fn write_user_labels_data(&self, out: &mut Vec<u8>, filter: &DataFilter<'_>) {
-        if let Ok(rendered) = self.rendered.lock() {
-            if let Some(rendered) = rendered.as_ref().filter(|rendered| *rendered.keys == *filter.keys) {
-                out.extend_from_slice(&rendered.json);
-                return;
-            }
-        }
-        let start = out.len();
-        self.render_user_labels_data(out, filter);
-        let json = &out[start..];
-        if json.len() <= self.rendered_limit {
-            if let Ok(mut rendered) = self.rendered.lock() {
-                *rendered = Some(RenderedBody { keys: filter.keys.into(), json: json.into() });
-            }
-        }
-    }
-
+    /// Writes `,"user":…,"labels":…,"data":{…}`.
     fn render_user_labels_data(&self, out: &mut Vec<u8>, filter: &DataFilter<'_>) {
         out.extend_from_slice(b",\"user\":");
         out.extend_from_slice(self.user_json.as_bytes());
@@ -379,7 +417,18 @@ mod tests {
                 let mut rendered = Vec::new();
                 cached.write_api_json(&mut rendered, &filter);
                 let expected = serde_json::to_vec(&profile.to_api_json(42, 3, &keys)).expect("json");
-                assert_eq!(String::from_utf8(rendered).expect("utf-8"), String::from_utf8(expected).expect("utf-8"));
+                assert_eq!(
+                    String::from_utf8(rendered).expect("utf-8"),
+                    String::from_utf8(expected.clone()).expect("utf-8")
+                );
+                // Read again: the kept rendering, also as the whole answer of a single-profile get.
+                let mut again = Vec::new();
+                cached.write_api_json(&mut again, &filter);
+                assert_eq!(again, expected);
+                let response = cached.rendered(&filter).response;
+                let expected_response =
+                    serde_json::to_vec(&json!({ "profiles": [profile.to_api_json(42, 3, &keys)] })).expect("json");
+                assert_eq!(response.as_ref(), expected_response.as_slice());
                 let mut rendered = Vec::new();
                 cached.write_suggest_json(&mut rendered, &filter);
                 let expected = serde_json::to_vec(&profile.to_suggest_json(&keys)).expect("json");

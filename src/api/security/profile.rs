@@ -47,7 +47,7 @@ async fn activate_profile(State(state): State<AppState>, request: EsRequest) -> 
     let profile = profiles::activate(&state, &authentication).await?;
     let mut body = Vec::with_capacity(512);
     profile.write_api_json(&mut body, &DataFilter::new(&[]));
-    Ok(EsRawJson(body))
+    Ok(EsRawJson(body.into()))
 }
 
 /// Returns profiles by uid, in request order (`GET /_security/profile/{uid}`, comma-separated).
@@ -80,6 +80,10 @@ async fn render_profiles(state: &AppState, uids_param: &str, request: EsRequest)
     state.roles.authorize(&request.auth, GET).await?;
     let lookup = profiles::get_profiles(state, &uids).await?;
     let filter = DataFilter::new(&data_keys);
+    if let ([cached], true) = (lookup.found.as_slice(), lookup.errors.is_empty()) {
+        // One profile: its kept rendering is the whole answer.
+        return Ok(EsRawJson(cached.rendered(&filter).response));
+    }
     let mut body = Vec::with_capacity(64 + lookup.found.iter().map(|cached| cached.rendered_len_hint()).sum::<usize>());
     body.extend_from_slice(b"{\"profiles\":[");
     for (index, cached) in lookup.found.iter().enumerate() {
@@ -94,7 +98,7 @@ async fn render_profiles(state: &AppState, uids_param: &str, request: EsRequest)
         serde_json::to_writer(&mut body, &errors).map_err(|_| EsError::internal("cannot render errors"))?;
     }
     body.push(b'}');
-    Ok(EsRawJson(body))
+    Ok(EsRawJson(body.into()))
 }
 
 /// Deep-merges labels and data into a profile (`PUT|POST /_security/profile/{uid}/_data`).
@@ -185,7 +189,7 @@ async fn suggest_profiles(State(state): State<AppState>, request: EsRequest) -> 
     request.check_params(&["data"])?;
     suggest_request.validate()?;
     state.roles.authorize(&request.auth, SUGGEST).await?;
-    Ok(EsRawJson(profile_suggest::suggest(&state, suggest_request).await?))
+    Ok(EsRawJson(profile_suggest::suggest(&state, suggest_request).await?.into()))
 }
 
 /// Tells which profiles' users hold the given privileges (`GET|POST /_security/profile/_has_privileges`).
