@@ -18,8 +18,8 @@ const GLOBAL_PARAMETERS: &[&str] = &["pretty", "human", "error_trace", "filter_p
 /// An authenticated REST request with its raw parts.
 #[derive(Debug)]
 pub(crate) struct EsRequest {
-    /// The path without the query string.
-    pub(crate) path: String,
+    /// The request target (its path names the endpoint in errors).
+    uri: axum::http::Uri,
     /// Decoded query parameters in order of appearance.
     pub(crate) query: Vec<(String, String)>,
     body: Bytes,
@@ -38,9 +38,13 @@ impl FromRequest<AppState> for EsRequest {
             .cloned()
             .ok_or_else(|| EsError::internal("request reached a handler without authentication"))?;
         let limit = state.config.max_content_length;
-        let body = axum::body::to_bytes(body, limit).await.map_err(|_| content_too_long(limit))?;
+        let body = if axum::body::HttpBody::is_end_stream(&body) {
+            Bytes::new()
+        } else {
+            axum::body::to_bytes(body, limit).await.map_err(|_| content_too_long(limit))?
+        };
         let query = parse_query(parts.uri.query().unwrap_or(""));
-        Ok(EsRequest { path: parts.uri.path().to_string(), query, body, auth })
+        Ok(EsRequest { uri: parts.uri, query, body, auth })
     }
 }
 
@@ -147,7 +151,7 @@ impl EsRequest {
         if unknown.is_empty() {
             return Ok(());
         }
-        Err(EsError::illegal_argument(unrecognized_parameters_message(&self.path, &unknown, allowed)))
+        Err(EsError::illegal_argument(unrecognized_parameters_message(self.uri.path(), &unknown, allowed)))
     }
 
     /// Returns a boolean parameter; ES accepts `true`, `false` and the empty string (true).
