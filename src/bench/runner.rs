@@ -207,6 +207,11 @@ impl Driver {
                 &workload.factory,
             )?;
             let throughput = run.throughput();
+            println!(
+                "    {} at {connections} connections: {throughput:.0}/s, peak resident so far {}",
+                workload.name,
+                super::system::mebibytes(super::system::peak_since_reset())
+            );
             let latencies = Latencies::from_samples(&mut run.latencies_nanos);
             points.push(SweepPoint { connections, throughput, latencies, errors: run.errors });
         }
