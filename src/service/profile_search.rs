@@ -279,3 +279,20 @@ impl std::fmt::Debug for SearchThreads {
         formatter.debug_struct("SearchThreads").finish_non_exhaustive()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::SearchThreads;
+
+    #[tokio::test]
+    async fn search_threads_run_jobs_and_survive_a_panicking_one() {
+        let threads = SearchThreads::start(2).expect("start");
+        assert_eq!(threads.run(|| 40 + 2).await, Some(42));
+        assert_eq!(threads.run(|| -> i32 { panic!("a failing search") }).await, None);
+        for number in 0..8 {
+            assert_eq!(threads.run(move || number * 2).await, Some(number * 2));
+        }
+        let name = threads.run(|| std::thread::current().name().map(str::to_string)).await.flatten();
+        assert!(name.is_some_and(|name| name.starts_with("profiled-search-")));
+    }
+}
