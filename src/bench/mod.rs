@@ -245,7 +245,8 @@ fn run_in(
             for (nanos, request) in &result.measured.slowest {
                 let body = String::from_utf8_lossy(&request.body[..request.body.len().min(160)]);
                 let millis = stats::format_millis(Duration::from_nanos(*nanos));
-                println!("    slow: {millis} ms {} {} {body}", request.method, request.path);
+                let path = request.path.get(..request.path.len().min(160)).unwrap_or(&request.path);
+                println!("    slow: {millis} ms {} {path} {body}", request.method);
             }
         }
         results.push(result);
