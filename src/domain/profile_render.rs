@@ -281,12 +281,16 @@ impl CachedProfile {
     /// Returns the rendering for `filter`: the last one when it used the same keys, else a new one (kept for
     /// the next reads).
     pub(crate) fn rendered(&self, filter: &DataFilter<'_>) -> Rendered {
+        let mut previous_len = None;
         if let Ok(rendered) = self.rendered.lock() {
-            if let Some(rendered) = rendered.as_ref().filter(|rendered| *rendered.keys == *filter.keys) {
-                return rendered.clone();
+            if let Some(rendered) = rendered.as_ref() {
+                if *rendered.keys == *filter.keys {
+                    return rendered.clone();
+                }
+                previous_len = Some(rendered.response.len());
             }
         }
-        let mut out = Vec::with_capacity(self.rendered_len_hint() + RENDERED_FRAME);
+        let mut out = Vec::with_capacity(previous_len.unwrap_or(1024) + RENDERED_FRAME);
         out.extend_from_slice(RESPONSE_HEAD);
         let profile_start = out.len();
         out.extend_from_slice(b"{\"uid\":");

@@ -207,10 +207,7 @@ impl ProfileSearch {
             .run(move || index.suggest(&query))
             .await
             .ok_or_else(|| EsError::internal("suggest failed"))?
-            .map_err(|error| {
-                tracing::error!(%error, "suggest failed");
-                EsError::internal("suggest failed")
-            })
+            .map_err(|error| index_failure("suggest failed", &error))
     }
 
     /// Runs `work` on the index off the async workers; a failure is logged and answered as `failure`.
@@ -223,11 +220,14 @@ impl ProfileSearch {
         tokio::task::spawn_blocking(move || work(&index))
             .await
             .map_err(|error| StoreError::Backend(error.to_string()))?
-            .map_err(|error| {
-                tracing::error!(%error, "{failure}");
-                EsError::internal(failure)
-            })
+            .map_err(|error| index_failure(failure, &error))
     }
+}
+
+/// Logs a failure of index work and answers it as an internal error named `failure`.
+fn index_failure(failure: &'static str, error: &SearchError) -> EsError {
+    tracing::error!(%error, "{failure}");
+    EsError::internal(failure)
 }
 
 type SearchJob = Box<dyn FnOnce() + Send>;
