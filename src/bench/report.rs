@@ -217,12 +217,17 @@ pub(crate) fn render_block(report: &mut Report) -> String {
             let _ = write!(text, "| {} |", series.label);
             for point in &series.points {
                 let errors = if point.errors > 0 { format!(" ({} err)", point.errors) } else { String::new() };
-                let _ = write!(
-                    text,
-                    " {} @ {}{errors} |",
-                    format_rate(point.throughput),
-                    format_millis(point.latencies.p99)
-                );
+                if point.throughput > 0.0 {
+                    let _ = write!(
+                        text,
+                        " {} @ {}{errors} |",
+                        format_rate(point.throughput),
+                        format_millis(point.latencies.p99)
+                    );
+                } else {
+                    // Slower requests than the window (bcrypt at many connections): no latency to show.
+                    let _ = write!(text, " none finished in the window{errors} |");
+                }
             }
             let _ = writeln!(text);
         }
