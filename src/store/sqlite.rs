@@ -122,7 +122,7 @@ pub struct SqliteStore {
     readers: Arc<Mutex<Vec<Connection>>>,
     /// One permit per pooled read connection.
     read_permits: Arc<tokio::sync::Semaphore>,
-    checkpoints: Arc<CheckpointShared>,
+    checkpoints: Arc<Shared<CheckpointState>>,
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -178,7 +178,7 @@ impl SqliteStore {
         // The log exists from here on: setting WAL mode and the reads above opened it.
         let syncer = Syncer::start(log_sync(&path)?)?;
         let checkpointer = Checkpointer::start(&path)?;
-        let checkpoints = Arc::clone(&checkpointer.shared);
+        let checkpoints = Arc::clone(&checkpointer.0.shared);
         let (sender, receiver) = mpsc::channel();
         thread::Builder::new()
             .name("profiled-store-writer".into())
@@ -376,64 +376,54 @@ impl LogSync {
     }
 }
 
-/// Syncs the write-ahead log on a thread of its own and answers the callers of the batches it covers.
-///
-/// Batches committed while a sync runs wait for the next one, which covers them all: one `fdatasync` per
-/// round, however many batches the writer committed meanwhile. A failed sync fails its batches and every
-/// later one (after a failed `fdatasync` the kernel may have dropped the pages, and a later success would
-/// not bring them back): the store stops acknowledging writes until it is reopened. Dropping the syncer
-/// syncs and answers whatever is pending, then joins the thread.
-struct Syncer {
-    shared: Arc<SyncShared>,
+/// A thread of the store that waits on its state for work, is told to stop when dropped, and is joined then.
+struct Background<S: Stoppable> {
+    shared: Arc<Shared<S>>,
     thread: Option<thread::JoinHandle<()>>,
 }
 
+/// The state a [`Background`] thread shares with its owner, and the condition variable that wakes it.
 #[derive(Default)]
-struct SyncShared {
-    state: Mutex<SyncState>,
+struct Shared<S> {
+    state: Mutex<S>,
     wake: Condvar,
 }
 
-#[derive(Default)]
-struct SyncState {
-    /// Answers of committed batches the next sync covers.
-    pending: Vec<Reply>,
-    stop: bool,
+/// State that can be told to stop.
+trait Stoppable {
+    fn stop(&mut self);
 }
 
-impl Syncer {
-    fn start(sync: LogSync) -> Result<Syncer, StoreError> {
-        let shared = Arc::new(SyncShared::default());
+impl<S: Stoppable + Default + Send + 'static> Background<S> {
+    fn start(name: &str, run: impl FnOnce(&Shared<S>) + Send + 'static) -> Result<Background<S>, StoreError> {
+        let shared = Arc::new(Shared::default());
         let thread = thread::Builder::new()
-            .name("profiled-store-syncer".into())
+            .name(name.into())
             .spawn({
                 let shared = Arc::clone(&shared);
-                move || run_syncer(sync, &shared)
+                move || run(&shared)
             })
             .map_err(backend_error)?;
-        Ok(Syncer { shared, thread: Some(thread) })
+        Ok(Background { shared, thread: Some(thread) })
     }
 
-    /// Hands over the answers of a committed batch, to be sent once the log is durable.
-    fn committed(&self, replies: Vec<Reply>) {
+    /// Changes the state and wakes the thread; `Err` gives `change` back when the state is poisoned.
+    fn notify<C: FnOnce(&mut S)>(&self, change: C) -> Result<(), C> {
         match self.shared.state.lock() {
             Ok(mut state) => {
-                state.pending.extend(replies);
+                change(&mut state);
                 self.shared.wake.notify_one();
+                Ok(())
             }
-            Err(_) => {
-                for reply in replies {
-                    reply(Err(StoreError::Backend("the log syncer stopped".into())));
-                }
-            }
+            Err(_) => Err(change),
         }
     }
 }
 
-impl Drop for Syncer {
+impl<S: Stoppable> Drop for Background<S> {
     fn drop(&mut self) {
         if let Ok(mut state) = self.shared.state.lock() {
-            state.stop = true;
+            state.stop();
             self.shared.wake.notify_one();
         }
         if let Some(thread) = self.thread.take() {
@@ -442,17 +432,61 @@ impl Drop for Syncer {
     }
 }
 
-fn run_syncer(mut sync: LogSync, shared: &SyncShared) {
+impl<S> Shared<S> {
+    /// Waits until `ready` holds, and returns the state locked; `None` when the lock is poisoned.
+    fn wait_until(&self, ready: impl Fn(&S) -> bool) -> Option<std::sync::MutexGuard<'_, S>> {
+        let mut state = self.state.lock().ok()?;
+        while !ready(&state) {
+            state = self.wake.wait(state).ok()?;
+        }
+        Some(state)
+    }
+}
+
+/// Syncs the write-ahead log on a thread of its own and answers the callers of the batches it covers.
+///
+/// Batches committed while a sync runs wait for the next one, which covers them all: one `fdatasync` per
+/// round, however many batches the writer committed meanwhile. A failed sync fails its batches and every
+/// later one (after a failed `fdatasync` the kernel may have dropped the pages, and a later success would
+/// not bring them back): the store stops acknowledging writes until it is reopened. Dropping the syncer
+/// syncs and answers whatever is pending, then joins the thread.
+struct Syncer(Background<SyncState>);
+
+#[derive(Default)]
+struct SyncState {
+    /// Answers of committed batches the next sync covers.
+    pending: Vec<Reply>,
+    stop: bool,
+}
+
+impl Stoppable for SyncState {
+    fn stop(&mut self) {
+        self.stop = true;
+    }
+}
+
+impl Syncer {
+    fn start(sync: LogSync) -> Result<Syncer, StoreError> {
+        Background::start("profiled-store-syncer", move |shared| run_syncer(sync, shared)).map(Syncer)
+    }
+
+    /// Hands over the answers of a committed batch, to be sent once the log is durable.
+    fn committed(&self, replies: Vec<Reply>) {
+        if let Err(hand_over) = self.0.notify(move |state: &mut SyncState| state.pending.extend(replies)) {
+            let mut unsent = SyncState::default();
+            hand_over(&mut unsent);
+            for reply in unsent.pending {
+                reply(Err(StoreError::Backend("the log syncer stopped".into())));
+            }
+        }
+    }
+}
+
+fn run_syncer(mut sync: LogSync, shared: &Shared<SyncState>) {
     let mut failure: Option<String> = None;
     loop {
         let replies = {
-            let Ok(mut state) = shared.state.lock() else { return };
-            while state.pending.is_empty() && !state.stop {
-                state = match shared.wake.wait(state) {
-                    Ok(state) => state,
-                    Err(_) => return,
-                };
-            }
+            let Some(mut state) = shared.wait_until(|state| !state.pending.is_empty() || state.stop) else { return };
             if state.pending.is_empty() {
                 return;
             }
@@ -478,16 +512,7 @@ fn run_syncer(mut sync: LogSync, shared: &SyncShared) {
 /// commit follows the last one: small, continuous checkpoints keep each database fsync short, where batching
 /// them (waiting 2-10 ms for more commits) made the writer's log fsyncs queue behind large flushes of the
 /// database file and tripled the p99 of durable updates. Stopped and joined when dropped.
-struct Checkpointer {
-    shared: Arc<CheckpointShared>,
-    thread: Option<thread::JoinHandle<()>>,
-}
-
-#[derive(Default)]
-struct CheckpointShared {
-    state: Mutex<CheckpointState>,
-    wake: Condvar,
-}
+struct Checkpointer(Background<CheckpointState>);
 
 #[derive(Default)]
 struct CheckpointState {
@@ -499,51 +524,29 @@ struct CheckpointState {
     last: (i64, i64),
 }
 
+impl Stoppable for CheckpointState {
+    fn stop(&mut self) {
+        self.stop = true;
+    }
+}
+
 impl Checkpointer {
     fn start(path: &Path) -> Result<Checkpointer, StoreError> {
         let connection = Connection::open(path).map_err(backend_error)?;
-        let shared = Arc::new(CheckpointShared::default());
-        let thread = thread::Builder::new()
-            .name("profiled-store-checkpointer".into())
-            .spawn({
-                let shared = Arc::clone(&shared);
-                move || run_checkpointer(&connection, &shared)
-            })
-            .map_err(backend_error)?;
-        Ok(Checkpointer { shared, thread: Some(thread) })
+        Background::start("profiled-store-checkpointer", move |shared| run_checkpointer(&connection, shared))
+            .map(Checkpointer)
     }
 
     /// Tells the checkpointer that a transaction committed.
     fn committed(&self) {
-        if let Ok(mut state) = self.shared.state.lock() {
-            state.pending = true;
-            self.shared.wake.notify_one();
-        }
+        let _ = self.0.notify(|state: &mut CheckpointState| state.pending = true);
     }
 }
 
-impl Drop for Checkpointer {
-    fn drop(&mut self) {
-        if let Ok(mut state) = self.shared.state.lock() {
-            state.stop = true;
-            self.shared.wake.notify_one();
-        }
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
-    }
-}
-
-fn run_checkpointer(connection: &Connection, shared: &CheckpointShared) {
+fn run_checkpointer(connection: &Connection, shared: &Shared<CheckpointState>) {
     loop {
         {
-            let Ok(mut state) = shared.state.lock() else { return };
-            while !state.pending && !state.stop {
-                state = match shared.wake.wait(state) {
-                    Ok(state) => state,
-                    Err(_) => return,
-                };
-            }
+            let Some(mut state) = shared.wait_until(|state| state.pending || state.stop) else { return };
             if state.stop {
                 return;
             }
