@@ -45,7 +45,7 @@ impl Target {
         let mut misses = Vec::new();
         if let (Some(minimum), Some(ratio)) = (self.min_ratio, ratio) {
             if ratio < minimum {
-                misses.push(format!("ratio {ratio:.2} < {minimum}"));
+                misses.push(format!("ratio {ratio:.3} < {minimum}"));
             }
         }
         if let Some(minimum) = self.min_throughput {
