@@ -150,10 +150,11 @@ impl SqliteStore {
         SqliteStore::open_with(data_dir, LogSync::of_file)
     }
 
-    /// Opens the store with `log_sync` making the write-ahead log durable (tests replace the `fdatasync`).
+    /// Opens the store with `log_sync` making the write-ahead log durable, called once per syncer thread (tests
+    /// replace the `fdatasync`).
     fn open_with(
         data_dir: &Path,
-        log_sync: impl FnOnce(&Path) -> Result<LogSync, StoreError>,
+        log_sync: impl Fn(&Path) -> Result<LogSync, StoreError>,
     ) -> Result<SqliteStore, StoreError> {
         std::fs::create_dir_all(data_dir).map_err(backend_error)?;
         let path = data_dir.join("profiled.db");
@@ -178,7 +179,8 @@ impl SqliteStore {
             readers.push(open_reader(&path)?);
         }
         // The log exists from here on: setting WAL mode and the reads above opened it.
-        let syncer = Syncer::start(log_sync(&path)?)?;
+        let syncs = (0..SYNC_THREADS).map(|_| log_sync(&path)).collect::<Result<Vec<_>, _>>()?;
+        let syncer = Syncer::start(syncs)?;
         let checkpointer = Checkpointer::start(&path)?;
         let checkpoints = Arc::clone(&checkpointer.0.shared);
         let (sender, receiver) = mpsc::channel();
@@ -364,8 +366,9 @@ pub(crate) struct LogSync(Arc<dyn Fn() -> std::io::Result<()> + Send + Sync>);
 
 impl LogSync {
     /// `fdatasync` of the store's log file, through a descriptor of its own (Linux syncs the file, whichever
-    /// descriptor wrote it). The writer connection keeps the log open, so it stays the same file while the store
-    /// is open.
+    /// descriptor wrote it, and reports a write-back error to every descriptor open before it: each syncer
+    /// thread has its own, so that none misses an error another one saw first). The writer connection keeps the
+    /// log open, so it stays the same file while the store is open.
     fn of_file(database: &Path) -> Result<LogSync, StoreError> {
         let mut log_path = database.as_os_str().to_owned();
         log_path.push("-wal");
@@ -476,14 +479,13 @@ impl Stoppable for SyncState {
 }
 
 impl Syncer {
-    fn start(sync: LogSync) -> Result<Syncer, StoreError> {
+    /// Starts one syncer thread per `LogSync` (at least one).
+    fn start(syncs: Vec<LogSync>) -> Result<Syncer, StoreError> {
         let name = "profiled-store-syncer";
-        let mut background = Background::start(name, {
-            let sync = sync.clone();
-            move |shared| run_syncer(&sync, shared)
-        })?;
-        for _ in 1..SYNC_THREADS {
-            let sync = sync.clone();
+        let mut syncs = syncs.into_iter();
+        let first = syncs.next().ok_or_else(|| StoreError::Backend("no log sync".into()))?;
+        let mut background = Background::start(name, move |shared| run_syncer(&first, shared))?;
+        for sync in syncs {
             background.also_run(name, move |shared| run_syncer(&sync, shared))?;
         }
         Ok(Syncer(background))
@@ -1006,12 +1008,13 @@ mod tests {
         let counted = Arc::clone(&syncs);
         let gate = Mutex::new(gate);
         let store = Arc::new(
-            SqliteStore::open_with(dir.path(), move |_| {
-                Ok(LogSync(Arc::new(move || {
+            SqliteStore::open_with(dir.path(), {
+                let sync = LogSync(Arc::new(move || {
                     gate.lock().expect("gate").recv().map_err(std::io::Error::other)?;
                     counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
                     Ok(())
-                })))
+                }));
+                move |_| Ok(sync.clone())
             })
             .expect("open"),
         );
@@ -1040,13 +1043,14 @@ mod tests {
         let first = std::sync::atomic::AtomicBool::new(true);
         let gate = Mutex::new(gate);
         let store = Arc::new(
-            SqliteStore::open_with(dir.path(), move |_| {
-                Ok(LogSync(Arc::new(move || {
+            SqliteStore::open_with(dir.path(), {
+                let sync = LogSync(Arc::new(move || {
                     if first.swap(false, std::sync::atomic::Ordering::SeqCst) {
                         gate.lock().expect("gate").recv().map_err(std::io::Error::other)?;
                     }
                     Ok(())
-                })))
+                }));
+                move |_| Ok(sync.clone())
             })
             .expect("open"),
         );
@@ -1072,14 +1076,15 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let calls = Arc::new(std::sync::atomic::AtomicUsize::new(0));
         let counted = Arc::clone(&calls);
-        let store = SqliteStore::open_with(dir.path(), move |_| {
-            Ok(LogSync(Arc::new(move || {
+        let store = SqliteStore::open_with(dir.path(), {
+            let sync = LogSync(Arc::new(move || {
                 if counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 0 {
                     Err(std::io::Error::other("injected EIO"))
                 } else {
                     Ok(())
                 }
-            })))
+            }));
+            move |_| Ok(sync.clone())
         })
         .expect("open");
         for id in ["p1", "p2"] {
@@ -1091,6 +1096,22 @@ mod tests {
             }
         }
         assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 1, "no sync after the failed one");
+        store.close().await;
+    }
+
+    /// Every syncer thread gets a log sync of its own (for the real log: a descriptor of its own, so that a
+    /// write-back error reaches each of them).
+    #[tokio::test]
+    async fn each_syncer_thread_opens_its_own_log_sync() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let opened = std::sync::atomic::AtomicUsize::new(0);
+        let store = SqliteStore::open_with(dir.path(), |path| {
+            opened.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            LogSync::of_file(path)
+        })
+        .expect("open");
+        assert_eq!(opened.load(std::sync::atomic::Ordering::SeqCst), SYNC_THREADS);
+        put_job(&store, "p1").await.expect("store").expect("decision");
         store.close().await;
     }
 
