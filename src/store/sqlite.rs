@@ -384,24 +384,21 @@ impl LogSync {
 
 /// Threads of the store that wait on their shared state for work, are told to stop when dropped, and are
 /// joined then.
-struct Background<S: Stoppable> {
+struct Background<S> {
     shared: Arc<Shared<S>>,
     threads: Vec<thread::JoinHandle<()>>,
 }
 
-/// The state a [`Background`] thread shares with its owner, and the condition variable that wakes it.
+/// The state a [`Background`] thread shares with its owner, the condition variable that wakes it, and whether
+/// its owner is gone (set under the state's lock, so that no waiting thread misses it).
 #[derive(Default)]
 struct Shared<S> {
     state: Mutex<S>,
     wake: Condvar,
+    stopping: std::sync::atomic::AtomicBool,
 }
 
-/// State that can be told to stop.
-trait Stoppable {
-    fn stop(&mut self);
-}
-
-impl<S: Stoppable + Default + Send + 'static> Background<S> {
+impl<S: Default + Send + 'static> Background<S> {
     fn start(name: &str, run: impl FnOnce(&Shared<S>) + Send + 'static) -> Result<Background<S>, StoreError> {
         let mut background = Background { shared: Arc::new(Shared::default()), threads: Vec::new() };
         background.also_run(name, run)?;
@@ -416,23 +413,24 @@ impl<S: Stoppable + Default + Send + 'static> Background<S> {
         Ok(())
     }
 
-    /// Changes the state and wakes the thread; `Err` gives `change` back when the state is poisoned.
-    fn notify<C: FnOnce(&mut S)>(&self, change: C) -> Result<(), C> {
+    /// Hands `value` to the state with `change` and wakes a thread; gives `value` back when the state is
+    /// poisoned.
+    fn notify<T>(&self, value: T, change: impl FnOnce(&mut S, T)) -> Result<(), T> {
         match self.shared.state.lock() {
             Ok(mut state) => {
-                change(&mut state);
+                change(&mut state, value);
                 self.shared.wake.notify_one();
                 Ok(())
             }
-            Err(_) => Err(change),
+            Err(_) => Err(value),
         }
     }
 }
 
-impl<S: Stoppable> Drop for Background<S> {
+impl<S> Drop for Background<S> {
     fn drop(&mut self) {
-        if let Ok(mut state) = self.shared.state.lock() {
-            state.stop();
+        if let Ok(_state) = self.shared.state.lock() {
+            self.shared.stopping.store(true, std::sync::atomic::Ordering::SeqCst);
             self.shared.wake.notify_all();
         }
         for thread in self.threads.drain(..) {
@@ -442,13 +440,17 @@ impl<S: Stoppable> Drop for Background<S> {
 }
 
 impl<S> Shared<S> {
-    /// Waits until `ready` holds, and returns the state locked; `None` when the lock is poisoned.
-    fn wait_until(&self, ready: impl Fn(&S) -> bool) -> Option<std::sync::MutexGuard<'_, S>> {
+    /// Waits until `ready` holds or the owner is gone, and returns the state locked with whether the owner is
+    /// gone; `None` when the lock is poisoned.
+    fn wait_until(&self, ready: impl Fn(&S) -> bool) -> Option<(std::sync::MutexGuard<'_, S>, bool)> {
         let mut state = self.state.lock().ok()?;
-        while !ready(&state) {
+        loop {
+            let stopping = self.stopping.load(std::sync::atomic::Ordering::SeqCst);
+            if stopping || ready(&state) {
+                return Some((state, stopping));
+            }
             state = self.wake.wait(state).ok()?;
         }
-        Some(state)
     }
 }
 
@@ -469,13 +471,6 @@ struct SyncState {
     pending: Vec<Reply>,
     /// Why a sync failed, once one has.
     failure: Option<String>,
-    stop: bool,
-}
-
-impl Stoppable for SyncState {
-    fn stop(&mut self) {
-        self.stop = true;
-    }
 }
 
 impl Syncer {
@@ -493,10 +488,8 @@ impl Syncer {
 
     /// Hands over the answers of a committed batch, to be sent once the log is durable.
     fn committed(&self, replies: Vec<Reply>) {
-        if let Err(hand_over) = self.0.notify(move |state: &mut SyncState| state.pending.extend(replies)) {
-            let mut unsent = SyncState::default();
-            hand_over(&mut unsent);
-            for reply in unsent.pending {
+        if let Err(replies) = self.0.notify(replies, |state, replies| state.pending.extend(replies)) {
+            for reply in replies {
                 reply(Err(StoreError::Backend("the log syncer stopped".into())));
             }
         }
@@ -506,7 +499,8 @@ impl Syncer {
 fn run_syncer(sync: &LogSync, shared: &Shared<SyncState>) {
     loop {
         let (replies, failed_before) = {
-            let Some(mut state) = shared.wait_until(|state| !state.pending.is_empty() || state.stop) else { return };
+            // Stopping, it still syncs and answers what is pending.
+            let Some((mut state, _)) = shared.wait_until(|state| !state.pending.is_empty()) else { return };
             if state.pending.is_empty() {
                 return;
             }
@@ -544,16 +538,9 @@ struct Checkpointer(Background<CheckpointState>);
 struct CheckpointState {
     /// Commits happened since the last checkpoint began.
     pending: bool,
-    stop: bool,
     /// Checkpoints run, and the log's size and copied pages after the last one (for tests and diagnostics).
     rounds: u64,
     last: (i64, i64),
-}
-
-impl Stoppable for CheckpointState {
-    fn stop(&mut self) {
-        self.stop = true;
-    }
 }
 
 impl Checkpointer {
@@ -565,15 +552,15 @@ impl Checkpointer {
 
     /// Tells the checkpointer that a transaction committed.
     fn committed(&self) {
-        let _ = self.0.notify(|state: &mut CheckpointState| state.pending = true);
+        let _ = self.0.notify((), |state, ()| state.pending = true);
     }
 }
 
 fn run_checkpointer(connection: &Connection, shared: &Shared<CheckpointState>) {
     loop {
         {
-            let Some(mut state) = shared.wait_until(|state| state.pending || state.stop) else { return };
-            if state.stop {
+            let Some((mut state, stopping)) = shared.wait_until(|state| state.pending) else { return };
+            if stopping {
                 return;
             }
             state.pending = false;
