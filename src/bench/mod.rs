@@ -24,6 +24,7 @@ mod runner;
 mod seed;
 mod server;
 mod stats;
+mod suggest_replay;
 mod synth;
 mod system;
 mod workloads;
@@ -156,6 +157,9 @@ pub fn run(options: BenchOptions) -> anyhow::Result<()> {
             println!("{:<22} {} (target {})", workload.name, workload.title, workload.target.text);
         }
         return Ok(());
+    }
+    if let Some(index_dir) = &options.replay_suggest {
+        return suggest_replay::replay(index_dir, options.profiles, options.rounds);
     }
     let machine = system::MachineInfo::collect();
     let command = std::env::args().collect::<Vec<_>>().join(" ");

@@ -54,6 +54,12 @@ pub struct BenchOptions {
     /// Worker threads of the load generator's runtime (the servers use one per core, like `profiled`).
     #[arg(long, default_value_t = 2)]
     pub client_threads: usize,
+    /// Profiling aid: replays the suggest workload's requests (for `--profiles` users) against a copy of a kept
+    /// suggest index (the `search` directory of a `--keep-data` run), on this thread, `--rounds` times, and prints
+    /// the on-CPU time per query shape, the slowest queries with their clauses, and a checksum of the answers.
+    /// Seeds and serves nothing.
+    #[arg(long, value_name = "INDEX_DIR")]
+    pub replay_suggest: Option<PathBuf>,
 }
 
 impl BenchOptions {

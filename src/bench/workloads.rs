@@ -282,7 +282,7 @@ fn update_data(population: &Population, refresh: Option<&'static str>) -> Worklo
     }
 }
 
-fn suggest_requests(population: &Population) -> Vec<PreparedRequest> {
+pub(crate) fn suggest_requests(population: &Population) -> Vec<PreparedRequest> {
     let mut rng = StdRng::seed_from_u64(6);
     (0..PREBUILT_REQUESTS)
         .map(|_| {

@@ -92,10 +92,10 @@ pub(crate) struct Window {
     pub(crate) scores: Vec<f32>,
     /// One bit per document of the window matched by at least one clause.
     pub(crate) matched: Vec<u64>,
-    /// Per-document scratch values of the clause being accumulated (always zero in between;
-    /// the accumulated values are positive, so zero also means "not touched yet").
+    /// Per-document scratch values of the multi-term clause being accumulated (zero in between).
     clause_values: Vec<f32>,
-    clause_touched: Vec<u32>,
+    /// One bit per document of the window matched by the clause being accumulated (zero in between).
+    clause_matched: Vec<u64>,
 }
 
 impl Window {
@@ -106,7 +106,7 @@ impl Window {
             scores: vec![0.0; WINDOW_SIZE],
             matched: vec![0; WINDOW_SIZE / 64],
             clause_values: vec![0.0; WINDOW_SIZE],
-            clause_touched: Vec::new(),
+            clause_matched: vec![0; WINDOW_SIZE / 64],
         }
     }
 
@@ -119,7 +119,7 @@ impl Window {
     }
 
     fn mark(&mut self, offset: usize) {
-        self.matched[offset / 64] |= 1 << (offset % 64);
+        set_bit(&mut self.matched, offset);
     }
 
     /// Returns the offsets of the matched documents, in increasing order.
@@ -136,6 +136,10 @@ impl Window {
             })
         })
     }
+}
+
+fn set_bit(bits: &mut [u64], offset: usize) {
+    bits[offset / 64] |= 1 << (offset % 64);
 }
 
 /// Clauses with at most this many terms in a segment are streamed; larger ones are merged.
@@ -253,40 +257,59 @@ impl ClauseCursor {
                 }
             }
             ClauseCursor::Union { members, doc, scorer } => {
-                window.clause_touched.clear();
-                for member in members.iter_mut() {
-                    let mut member_doc = member.postings.doc();
-                    while member_doc < end {
-                        let offset = (member_doc - base) as usize;
-                        let value = match scorer {
-                            ClauseScorer::Constant(score) => *score,
-                            ClauseScorer::BestTerm(bm25) => {
-                                member.boost * bm25.score(member_doc, member.postings.term_freq() as f32)
+                // Each member ORs its documents into the clause's bit set (and folds its value
+                // into the clause's scratch values); the clause's total per document is then added
+                // once. No branch depends on whether a document was already seen.
+                match scorer {
+                    ClauseScorer::Constant(_) => {
+                        for member in members.iter_mut() {
+                            let mut member_doc = member.postings.doc();
+                            while member_doc < end {
+                                set_bit(&mut window.clause_matched, (member_doc - base) as usize);
+                                member_doc = member.postings.advance();
                             }
-                            ClauseScorer::SummedTerms(_) => member.postings.term_freq() as f32,
-                        };
-                        let slot = &mut window.clause_values[offset];
-                        if *slot == 0.0 {
-                            window.clause_touched.push(offset as u32);
                         }
-                        *slot = match scorer {
-                            ClauseScorer::SummedTerms(_) => *slot + value,
-                            ClauseScorer::Constant(_) | ClauseScorer::BestTerm(_) => slot.max(value),
-                        };
-                        member_doc = member.postings.advance();
+                    }
+                    ClauseScorer::BestTerm(bm25) => {
+                        for member in members.iter_mut() {
+                            let mut member_doc = member.postings.doc();
+                            while member_doc < end {
+                                let offset = (member_doc - base) as usize;
+                                let value = member.boost * bm25.score(member_doc, member.postings.term_freq() as f32);
+                                let slot = &mut window.clause_values[offset];
+                                *slot = slot.max(value);
+                                set_bit(&mut window.clause_matched, offset);
+                                member_doc = member.postings.advance();
+                            }
+                        }
+                    }
+                    ClauseScorer::SummedTerms(_) => {
+                        for member in members.iter_mut() {
+                            let mut member_doc = member.postings.doc();
+                            while member_doc < end {
+                                let offset = (member_doc - base) as usize;
+                                window.clause_values[offset] += member.postings.term_freq() as f32;
+                                set_bit(&mut window.clause_matched, offset);
+                                member_doc = member.postings.advance();
+                            }
+                        }
                     }
                 }
-                let touched = std::mem::take(&mut window.clause_touched);
-                for &offset in &touched {
-                    let offset = offset as usize;
-                    let value = std::mem::take(&mut window.clause_values[offset]);
-                    window.scores[offset] += match scorer {
-                        ClauseScorer::SummedTerms(bm25) => bm25.score(base + offset as DocId, value),
-                        ClauseScorer::Constant(_) | ClauseScorer::BestTerm(_) => value,
-                    };
-                    window.mark(offset);
+                for word_index in 0..window.clause_matched.len() {
+                    let mut bits = std::mem::take(&mut window.clause_matched[word_index]);
+                    window.matched[word_index] |= bits;
+                    while bits != 0 {
+                        let offset = word_index * 64 + bits.trailing_zeros() as usize;
+                        bits &= bits - 1;
+                        window.scores[offset] += match scorer {
+                            ClauseScorer::Constant(score) => *score,
+                            ClauseScorer::BestTerm(_) => std::mem::take(&mut window.clause_values[offset]),
+                            ClauseScorer::SummedTerms(bm25) => {
+                                bm25.score(base + offset as DocId, std::mem::take(&mut window.clause_values[offset]))
+                            }
+                        };
+                    }
                 }
-                window.clause_touched = touched;
                 *doc = smallest_member_doc(members);
             }
             ClauseCursor::Merged { docs, scores, index } => {

@@ -248,6 +248,52 @@ impl ProfileIndex {
     }
 }
 
+impl ProfileIndex {
+    /// Describes how `query` is answered, for profiling: the time of each phase and, per resolved
+    /// clause, its field, terms, scoring, maximum score and postings per segment.
+    pub(crate) fn explain(&self, query: &SuggestQuery) -> Result<Vec<String>, SearchError> {
+        let started = std::time::Instant::now();
+        let searcher = self.reader.searcher();
+        let plan = plan_query(&self.fields, &query.name, &query.hint_uids, query.hint_label.as_ref());
+        let name_clauses = resolve_clauses(&searcher, &plan.name_clauses)?;
+        let hint_clauses = resolve_clauses(&searcher, &plan.hint_clauses)?;
+        let resolved = started.elapsed();
+        let mut lines = vec![format!("resolve {resolved:?}; {} segments", searcher.segment_readers().len())];
+        for (kind, clauses) in [("name", &name_clauses), ("hint", &hint_clauses)] {
+            for clause in clauses {
+                let source = match &clause.source {
+                    crate::search::expand::TermSource::Terms(terms) => {
+                        let texts: Vec<String> = terms
+                            .iter()
+                            .take(4)
+                            .map(|term| String::from_utf8_lossy(&term.bytes).into_owned())
+                            .collect();
+                        format!("{} terms {texts:?}", terms.len())
+                    }
+                    crate::search::expand::TermSource::Prefix(prefix) => {
+                        format!("prefix {:?}", String::from_utf8_lossy(prefix))
+                    }
+                    crate::search::expand::TermSource::AllDocuments => "all".to_string(),
+                };
+                let mut costs = Vec::new();
+                for segment_reader in searcher.segment_readers() {
+                    costs.push(open_cursor(clause, segment_reader)?.map_or(0, |cursor| cursor.cost()));
+                }
+                lines.push(format!(
+                    "{kind} {} {source} {:?} max {:.2} postings {costs:?}",
+                    searcher.schema().get_field_name(clause.field),
+                    clause.scoring,
+                    clause.max_score()
+                ));
+            }
+        }
+        let started = std::time::Instant::now();
+        self.suggest(query)?;
+        lines.push(format!("whole suggest {:?}", started.elapsed()));
+        Ok(lines)
+    }
+}
+
 /// Opens the index's single writer: one indexing thread, one merge thread, the log merge policy.
 fn new_writer(index: &Index) -> Result<IndexWriter, SearchError> {
     let options = IndexWriterOptions::builder()

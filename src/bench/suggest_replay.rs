@@ -1,0 +1,120 @@
+//! Profiling aid (`profiled-bench --replay-suggest`): replays the benchmark's suggest requests against
+//! a kept index, without HTTP.
+//!
+//! Run `profiled-bench --profiles N --workloads suggest --data-dir DIR --keep-data` once, copy
+//! `DIR/search` aside, then `profiled-bench --profiles N --rounds 3 --replay-suggest <copy>`.
+//! It prints the mean on-CPU time per query by query shape, the slowest queries, and a checksum of
+//! every answer (to check that a change to the search code keeps the results).
+
+use std::collections::hash_map::DefaultHasher;
+use std::collections::BTreeMap;
+use std::hash::{Hash, Hasher};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use super::workloads::{suggest_requests, Population};
+use crate::search::{ProfileIndex, SuggestQuery};
+
+fn to_query(body: &[u8]) -> SuggestQuery {
+    let body: Value = serde_json::from_slice(body).expect("suggest body");
+    let mut query = SuggestQuery {
+        name: body["name"].as_str().unwrap_or_default().to_string(),
+        size: body["size"].as_u64().unwrap_or(10) as usize,
+        ..SuggestQuery::default()
+    };
+    if let Some(uids) = body["hint"]["uids"].as_array() {
+        query.hint_uids = uids.iter().filter_map(Value::as_str).map(str::to_string).collect();
+    }
+    if let Some(labels) = body["hint"]["labels"].as_object() {
+        if let Some((key, value)) = labels.iter().next() {
+            let values = match value {
+                Value::Array(values) => values.iter().filter_map(Value::as_str).map(str::to_string).collect(),
+                other => vec![other.as_str().unwrap_or_default().to_string()],
+            };
+            query.hint_label = Some((key.clone(), values));
+        }
+    }
+    query
+}
+
+fn shape(name: &str) -> &'static str {
+    if name.contains('@') {
+        "email"
+    } else if name.contains(' ') {
+        "full name"
+    } else if name.chars().count() <= 3 {
+        "1-3 letters"
+    } else {
+        "word"
+    }
+}
+
+fn thread_cpu_time() -> Duration {
+    let schedstat = std::fs::read_to_string("/proc/thread-self/schedstat").unwrap_or_default();
+    Duration::from_nanos(schedstat.split_whitespace().next().and_then(|value| value.parse().ok()).unwrap_or(0))
+}
+
+/// Replays the suggest workload's requests against the index in `dir` (see the module docs).
+pub(crate) fn replay(dir: &Path, profiles: usize, passes: usize) -> anyhow::Result<()> {
+    let index = ProfileIndex::open_in_dir(dir)?;
+    let only_shape = std::env::var("REPLAY_SHAPE").ok();
+    let queries: Vec<SuggestQuery> = suggest_requests(&Population::new(profiles))
+        .iter()
+        .map(|request| to_query(&request.body))
+        .filter(|query| only_shape.as_deref().is_none_or(|wanted| shape(&query.name) == wanted))
+        .collect();
+    let mut checksum = DefaultHasher::new();
+    for query in &queries {
+        let result = index.suggest(query)?;
+        (result.total, result.total_is_lower_bound, &result.uids).hash(&mut checksum);
+    }
+    let mut by_shape: BTreeMap<&str, (Duration, u32)> = BTreeMap::new();
+    let mut per_query = vec![Duration::ZERO; queries.len()];
+    let started = Instant::now();
+    for _ in 0..passes {
+        for (position, query) in queries.iter().enumerate() {
+            let cpu_started = thread_cpu_time();
+            index.suggest(query)?;
+            let spent = thread_cpu_time().saturating_sub(cpu_started);
+            per_query[position] += spent;
+            let entry = by_shape.entry(shape(&query.name)).or_default();
+            entry.0 += spent;
+            entry.1 += 1;
+        }
+    }
+    let wall = started.elapsed();
+    let total: Duration = per_query.iter().sum();
+    println!("checksum {:016x}", checksum.finish());
+    println!(
+        "{} queries x {passes}: mean on-CPU {:?}, wall {:?} per query",
+        queries.len(),
+        total / (queries.len() * passes) as u32,
+        wall / (queries.len() * passes) as u32
+    );
+    for (name, (spent, count)) in &by_shape {
+        let share = 100.0 * spent.as_secs_f64() / total.as_secs_f64();
+        println!("  {name:12} {count:6} queries, mean {:?}, share {share:.1}%", *spent / *count);
+    }
+    let mut order: Vec<usize> = (0..queries.len()).collect();
+    order.sort_by_key(|&position| std::cmp::Reverse(per_query[position]));
+    let explained: usize = std::env::var("REPLAY_EXPLAIN").ok().and_then(|value| value.parse().ok()).unwrap_or(3);
+    for (rank, &position) in order.iter().take(15).enumerate() {
+        let query = &queries[position];
+        println!(
+            "  {:?} size {} hints {}/{}: {:?}",
+            query.name,
+            query.size,
+            query.hint_uids.len(),
+            query.hint_label.is_some(),
+            per_query[position] / passes as u32
+        );
+        if rank < explained {
+            for line in index.explain(query)? {
+                println!("      {line}");
+            }
+        }
+    }
+    Ok(())
+}
