@@ -17,7 +17,7 @@ use tantivy::columnar::ColumnValues;
 use tantivy::fastfield::AliveBitSet;
 use tantivy::{DocId, TERMINATED};
 
-use crate::search::cursor::{ClauseCursor, Window};
+use crate::search::cursor::{ClauseCursor, Window, WINDOW_SIZE};
 
 /// One candidate hit: its score, its sort value and where it is.
 #[derive(Debug, Clone, Copy)]
@@ -177,6 +177,12 @@ pub(crate) fn collect_segment(input: SegmentInput<'_>, top_hits: &mut TopHits, w
     });
     boost_cursors.sort_by_key(|scored| scored.cursor.cost());
     let boost_total: f32 = boost_cursors.iter().map(|scored| scored.max_score).sum();
+    // A boost is added to a window's scores in one pass when the window has more candidates than
+    // the boost has postings there (on average); otherwise it is probed per candidate.
+    let documents = last_synchronized.num_vals().max(1) as f32;
+    let boost_postings_per_window: Vec<f32> =
+        boost_cursors.iter().map(|scored| scored.cursor.cost() as f32 * WINDOW_SIZE as f32 / documents).collect();
+    let mut boost_in_window = vec![false; boost_cursors.len()];
     // bounds[i]: the most a document can get from the boosts and the match clauses 0..=i.
     let mut bounds = Vec::with_capacity(match_cursors.len());
     let mut running_bound = boost_total;
@@ -214,6 +220,15 @@ pub(crate) fn collect_segment(input: SegmentInput<'_>, top_hits: &mut TopHits, w
         for scored in &mut match_cursors[first_essential..] {
             scored.cursor.accumulate(window);
         }
+        let candidates = window.matched_count() as f32;
+        for ((scored, in_window), postings) in
+            boost_cursors.iter_mut().zip(&mut boost_in_window).zip(&boost_postings_per_window)
+        {
+            *in_window = candidates > *postings;
+            if *in_window && scored.cursor.seek(window.base) < window.end {
+                scored.cursor.accumulate_boosts(window);
+            }
+        }
         for offset in window.matched_offsets() {
             let candidate = window.base + offset as DocId;
             if alive_bitset.is_some_and(|alive| !alive.is_alive(candidate)) {
@@ -223,7 +238,7 @@ pub(crate) fn collect_segment(input: SegmentInput<'_>, top_hits: &mut TopHits, w
             let strict = candidate >= strict_from;
             // Boosts first, sparsest first: their exact value tightens the bound for the probes.
             let mut score = window.scores[offset];
-            for scored in &mut boost_cursors {
+            for (scored, _) in boost_cursors.iter_mut().zip(&boost_in_window).filter(|(_, in_window)| !**in_window) {
                 if scored.cursor.seek(candidate) == candidate {
                     score += scored.cursor.score();
                 }
@@ -248,22 +263,30 @@ pub(crate) fn collect_segment(input: SegmentInput<'_>, top_hits: &mut TopHits, w
     }
 }
 
-/// Counts the alive documents matched by any of `cursors`, stopping once `limit` is reached.
-pub(crate) fn count_matches(mut cursors: Vec<ClauseCursor>, alive_bitset: Option<&AliveBitSet>, limit: u64) -> u64 {
+/// Counts the alive documents matched by any of `cursors`, a window of doc ids at a time; once
+/// `limit` is reached it stops and returns a count of at least `limit`.
+pub(crate) fn count_matches(
+    mut cursors: Vec<ClauseCursor>,
+    alive_bitset: Option<&AliveBitSet>,
+    limit: u64,
+    window: &mut Window,
+) -> u64 {
     let mut count = 0;
     while count < limit {
-        let candidate = cursors.iter().map(ClauseCursor::doc).min().unwrap_or(TERMINATED);
-        if candidate == TERMINATED {
+        let window_start = cursors.iter().map(ClauseCursor::doc).min().unwrap_or(TERMINATED);
+        if window_start == TERMINATED {
             break;
         }
+        window.reset(window_start);
         for cursor in &mut cursors {
-            if cursor.doc() == candidate {
-                cursor.advance();
+            cursor.mark_matches(window);
+        }
+        count += match alive_bitset {
+            None => u64::from(window.matched_count()),
+            Some(alive) => {
+                window.matched_offsets().filter(|offset| alive.is_alive(window.base + *offset as DocId)).count() as u64
             }
-        }
-        if alive_bitset.is_none_or(|alive| alive.is_alive(candidate)) {
-            count += 1;
-        }
+        };
     }
     count
 }

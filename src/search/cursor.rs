@@ -4,6 +4,8 @@
 //! MaxScore loop relies on for dense clauses such as one-letter prefixes). A clause with several
 //! terms (fuzzy expansions, long prefixes, hint lists) is merged once into a sorted list.
 
+use std::sync::Arc;
+
 use tantivy::fieldnorm::FieldNormReader;
 use tantivy::postings::{Postings, SegmentPostings, TermInfo};
 use tantivy::schema::IndexRecordOption;
@@ -71,8 +73,9 @@ pub(crate) enum ClauseCursor {
     },
     /// Many terms merged once into a sorted list with precomputed scores.
     Merged {
-        docs: Vec<DocId>,
-        scores: Vec<f32>,
+        /// Shared, so that copying the cursor to count the matches copies no list.
+        docs: Arc<Vec<DocId>>,
+        scores: Arc<Vec<f32>>,
         index: usize,
     },
     AllDocuments {
@@ -84,18 +87,90 @@ pub(crate) enum ClauseCursor {
 /// Number of consecutive doc ids scored together by [`ClauseCursor::accumulate`].
 pub(crate) const WINDOW_SIZE: usize = 4096;
 
+/// One bit per document of a window, with one summary bit per non-zero word, so that sparse
+/// windows (a few candidates among 4,096 doc ids) cost per set bit, not per word.
+#[derive(Clone)]
+pub(crate) struct WindowBits {
+    words: Box<[u64; WINDOW_WORDS]>,
+    /// Bit `i` is set when `words[i]` may be non-zero.
+    summary: u64,
+}
+
+const WINDOW_WORDS: usize = WINDOW_SIZE / 64;
+const _: () = assert!(WINDOW_WORDS <= 64, "the summary of a window's bits is one u64");
+
+impl WindowBits {
+    fn new() -> WindowBits {
+        WindowBits { words: Box::new([0; WINDOW_WORDS]), summary: 0 }
+    }
+
+    #[inline]
+    fn set(&mut self, offset: usize) {
+        self.words[offset / 64] |= 1 << (offset % 64);
+        self.summary |= 1 << (offset / 64);
+    }
+
+    /// Calls `visit` with the index and the bits of every non-zero word, and clears them.
+    #[inline]
+    fn drain_words(&mut self, mut visit: impl FnMut(usize, u64)) {
+        let mut summary = std::mem::take(&mut self.summary);
+        while summary != 0 {
+            let word_index = summary.trailing_zeros() as usize;
+            summary &= summary - 1;
+            visit(word_index, std::mem::take(&mut self.words[word_index]));
+        }
+    }
+
+    fn count(&self) -> u32 {
+        self.non_zero_words().map(|(_, word)| word.count_ones()).sum()
+    }
+
+    fn non_zero_words(&self) -> impl Iterator<Item = (usize, u64)> + '_ {
+        let mut summary = self.summary;
+        std::iter::from_fn(move || {
+            if summary == 0 {
+                return None;
+            }
+            let word_index = summary.trailing_zeros() as usize;
+            summary &= summary - 1;
+            Some((word_index, self.words[word_index]))
+        })
+    }
+
+    /// Returns the offsets of the set bits, in increasing order.
+    fn offsets(&self) -> impl Iterator<Item = usize> + '_ {
+        self.non_zero_words().flat_map(|(word_index, word)| bit_offsets(word_index, word))
+    }
+}
+
+/// Returns the window offsets of the set bits of word `word_index`, in increasing order.
+#[inline]
+fn bit_offsets(word_index: usize, mut bits: u64) -> impl Iterator<Item = usize> {
+    std::iter::from_fn(move || {
+        if bits == 0 {
+            return None;
+        }
+        let bit = bits.trailing_zeros() as usize;
+        bits &= bits - 1;
+        Some(word_index * 64 + bit)
+    })
+}
+
 /// Scores of the documents of one window of doc ids, accumulated clause by clause.
 pub(crate) struct Window {
     pub(crate) base: DocId,
     pub(crate) end: DocId,
-    /// Summed clause scores per document of the window.
+    /// Summed clause scores per document of the window; only entries whose bit is set in
+    /// `matched` or `unmarked` may be non-zero.
     pub(crate) scores: Vec<f32>,
-    /// One bit per document of the window matched by at least one clause.
-    pub(crate) matched: Vec<u64>,
+    /// The documents of the window matched by at least one clause.
+    matched: WindowBits,
     /// Per-document scratch values of the multi-term clause being accumulated (zero in between).
     clause_values: Vec<f32>,
-    /// One bit per document of the window matched by the clause being accumulated (zero in between).
-    clause_matched: Vec<u64>,
+    /// The documents matched by the clause being accumulated (empty in between).
+    clause_matched: WindowBits,
+    /// The documents whose scores boost-only clauses wrote (not candidates).
+    unmarked: WindowBits,
 }
 
 impl Window {
@@ -104,9 +179,10 @@ impl Window {
             base: 0,
             end: 0,
             scores: vec![0.0; WINDOW_SIZE],
-            matched: vec![0; WINDOW_SIZE / 64],
+            matched: WindowBits::new(),
             clause_values: vec![0.0; WINDOW_SIZE],
-            clause_matched: vec![0; WINDOW_SIZE / 64],
+            clause_matched: WindowBits::new(),
+            unmarked: WindowBits::new(),
         }
     }
 
@@ -114,32 +190,34 @@ impl Window {
     pub(crate) fn reset(&mut self, base: DocId) {
         self.base = base;
         self.end = base.saturating_add(WINDOW_SIZE as DocId);
-        self.scores.fill(0.0);
-        self.matched.fill(0);
+        let scores = &mut self.scores;
+        for bits in [&mut self.matched, &mut self.unmarked] {
+            bits.drain_words(|word_index, word| {
+                if word.count_ones() > 16 {
+                    scores[word_index * 64..(word_index + 1) * 64].fill(0.0);
+                } else {
+                    for offset in bit_offsets(word_index, word) {
+                        scores[offset] = 0.0;
+                    }
+                }
+            });
+        }
     }
 
+    #[inline]
     fn mark(&mut self, offset: usize) {
-        set_bit(&mut self.matched, offset);
+        self.matched.set(offset);
+    }
+
+    /// Returns the number of matched documents.
+    pub(crate) fn matched_count(&self) -> u32 {
+        self.matched.count()
     }
 
     /// Returns the offsets of the matched documents, in increasing order.
     pub(crate) fn matched_offsets(&self) -> impl Iterator<Item = usize> + '_ {
-        self.matched.iter().enumerate().flat_map(|(word_index, word)| {
-            let mut bits = *word;
-            std::iter::from_fn(move || {
-                if bits == 0 {
-                    return None;
-                }
-                let bit = bits.trailing_zeros() as usize;
-                bits &= bits - 1;
-                Some(word_index * 64 + bit)
-            })
-        })
+        self.matched.offsets()
     }
-}
-
-fn set_bit(bits: &mut [u64], offset: usize) {
-    bits[offset / 64] |= 1 << (offset % 64);
 }
 
 /// Clauses with at most this many terms in a segment are streamed; larger ones are merged.
@@ -265,7 +343,7 @@ impl ClauseCursor {
                         for member in members.iter_mut() {
                             let mut member_doc = member.postings.doc();
                             while member_doc < end {
-                                set_bit(&mut window.clause_matched, (member_doc - base) as usize);
+                                window.clause_matched.set((member_doc - base) as usize);
                                 member_doc = member.postings.advance();
                             }
                         }
@@ -278,7 +356,7 @@ impl ClauseCursor {
                                 let value = member.boost * bm25.score(member_doc, member.postings.term_freq() as f32);
                                 let slot = &mut window.clause_values[offset];
                                 *slot = slot.max(value);
-                                set_bit(&mut window.clause_matched, offset);
+                                window.clause_matched.set(offset);
                                 member_doc = member.postings.advance();
                             }
                         }
@@ -289,27 +367,26 @@ impl ClauseCursor {
                             while member_doc < end {
                                 let offset = (member_doc - base) as usize;
                                 window.clause_values[offset] += member.postings.term_freq() as f32;
-                                set_bit(&mut window.clause_matched, offset);
+                                window.clause_matched.set(offset);
                                 member_doc = member.postings.advance();
                             }
                         }
                     }
                 }
-                for word_index in 0..window.clause_matched.len() {
-                    let mut bits = std::mem::take(&mut window.clause_matched[word_index]);
-                    window.matched[word_index] |= bits;
-                    while bits != 0 {
-                        let offset = word_index * 64 + bits.trailing_zeros() as usize;
-                        bits &= bits - 1;
-                        window.scores[offset] += match scorer {
+                let Window { scores, matched, clause_values, clause_matched, .. } = window;
+                clause_matched.drain_words(|word_index, word| {
+                    matched.words[word_index] |= word;
+                    matched.summary |= 1 << word_index;
+                    for offset in bit_offsets(word_index, word) {
+                        scores[offset] += match scorer {
                             ClauseScorer::Constant(score) => *score,
-                            ClauseScorer::BestTerm(_) => std::mem::take(&mut window.clause_values[offset]),
+                            ClauseScorer::BestTerm(_) => std::mem::take(&mut clause_values[offset]),
                             ClauseScorer::SummedTerms(bm25) => {
-                                bm25.score(base + offset as DocId, std::mem::take(&mut window.clause_values[offset]))
+                                bm25.score(base + offset as DocId, std::mem::take(&mut clause_values[offset]))
                             }
                         };
                     }
-                }
+                });
                 *doc = smallest_member_doc(members);
             }
             ClauseCursor::Merged { docs, scores, index } => {
@@ -331,6 +408,40 @@ impl ClauseCursor {
                 *doc = if last >= *max_doc { TERMINATED } else { last };
             }
         }
+    }
+
+    /// Marks every document of this cursor in `[window.base, window.end)` as matched, without
+    /// scores, leaving the cursor on the first document at or after `window.end`.
+    pub(crate) fn mark_matches(&mut self, window: &mut Window) {
+        let (base, end) = (window.base, window.end);
+        let mut mark_postings = |postings: &mut SegmentPostings| {
+            let mut doc = postings.doc();
+            while doc < end {
+                window.matched.set((doc - base) as usize);
+                doc = postings.advance();
+            }
+        };
+        match self {
+            ClauseCursor::Postings { postings, .. } => mark_postings(postings),
+            ClauseCursor::Union { members, doc, .. } => {
+                for member in members.iter_mut() {
+                    mark_postings(&mut member.postings);
+                }
+                *doc = smallest_member_doc(members);
+            }
+            ClauseCursor::Merged { .. } | ClauseCursor::AllDocuments { .. } => {
+                // Scores are not read back: the window's scores are cleared before every use.
+                self.accumulate(window);
+            }
+        }
+    }
+
+    /// Adds the scores of every document in the window without marking any: for boost-only
+    /// clauses, whose scores only count for documents that other clauses match.
+    pub(crate) fn accumulate_boosts(&mut self, window: &mut Window) {
+        std::mem::swap(&mut window.matched, &mut window.unmarked);
+        self.accumulate(window);
+        std::mem::swap(&mut window.matched, &mut window.unmarked);
     }
 
     /// Returns a number of documents this cursor certainly matches (deleted ones included).
@@ -443,7 +554,7 @@ pub(crate) fn open_cursor(
             bm25.score(doc, group.iter().map(|term_match| term_match.term_frequency).sum())
         }
     });
-    Ok(Some(ClauseCursor::Merged { docs, scores, index: 0 }))
+    Ok(Some(ClauseCursor::Merged { docs: Arc::new(docs), scores: Arc::new(scores), index: 0 }))
 }
 
 /// One posting of one term of a multi-term clause.

@@ -9,9 +9,11 @@
 //! - synonym clauses (e-mail captures) score the summed frequency with the idf of the most frequent
 //!   term (Lucene's `SynonymQuery`).
 
+use std::cell::RefCell;
 use std::collections::HashMap;
+use std::rc::Rc;
 
-use tantivy::query::FuzzyTermQuery;
+use tantivy::query::{DfaWrapper, FuzzyTermQuery};
 use tantivy::schema::Field;
 use tantivy::{Searcher, Term};
 
@@ -84,9 +86,24 @@ impl ResolvedClause {
 struct CorpusStatistics<'a> {
     searcher: &'a Searcher,
     document_count: u64,
+    /// Levenshtein automata built so far, by text and edits: a query term is usually fuzzy on
+    /// several fields.
+    automata: RefCell<Vec<(String, u8, Rc<DfaWrapper>)>>,
 }
 
 impl CorpusStatistics<'_> {
+    fn automaton(&self, field: Field, text: &str, max_edits: u8) -> Result<Rc<DfaWrapper>, SearchError> {
+        let mut automata = self.automata.borrow_mut();
+        if let Some((_, _, automaton)) =
+            automata.iter().find(|(cached, edits, _)| cached == text && *edits == max_edits)
+        {
+            return Ok(Rc::clone(automaton));
+        }
+        let automaton = Rc::new(FuzzyTermQuery::new(Term::from_field_text(field, text), max_edits, true).automaton()?);
+        automata.push((text.to_string(), max_edits, Rc::clone(&automaton)));
+        Ok(automaton)
+    }
+
     fn document_frequency(&self, field: Field, bytes: &[u8]) -> Result<u64, SearchError> {
         let mut frequency = 0u64;
         for segment_reader in self.searcher.segment_readers() {
@@ -116,7 +133,7 @@ pub(crate) fn resolve_clauses(
     clauses: &[PlannedClause],
 ) -> Result<Vec<ResolvedClause>, SearchError> {
     let document_count = searcher.segment_readers().iter().map(|reader| u64::from(reader.max_doc())).sum();
-    let corpus = CorpusStatistics { searcher, document_count };
+    let corpus = CorpusStatistics { searcher, document_count, automata: RefCell::new(Vec::new()) };
     let mut resolved = Vec::with_capacity(clauses.len());
     for clause in clauses {
         if let Some(resolved_clause) = resolve_clause(&corpus, clause)? {
@@ -210,12 +227,12 @@ fn fuzzy_expansions(
         }
         return Ok(vec![FuzzyExpansion { term: exact(text), edits: 0, document_frequency }]);
     }
-    let automaton = FuzzyTermQuery::new(Term::from_field_text(field, text), max_edits, true).automaton()?;
+    let automaton = corpus.automaton(field, text, max_edits)?;
     let query_characters: Vec<char> = text.chars().collect();
     let mut found: HashMap<Vec<u8>, (u8, u64)> = HashMap::new();
     for segment_reader in corpus.searcher.segment_readers() {
         let inverted_index = segment_reader.inverted_index(field)?;
-        let mut stream = inverted_index.terms().search(&automaton).into_stream()?;
+        let mut stream = inverted_index.terms().search(&*automaton).into_stream()?;
         while stream.advance() {
             let document_frequency = u64::from(stream.value().doc_freq);
             let entry = found.entry(stream.key().to_vec()).or_insert_with_key(|key| {

@@ -207,14 +207,15 @@ impl ProfileIndex {
                 segments.push((segment_ord as u32, segment_reader, match_cursors));
             }
         }
+        // The window is a thread's scratch space, reused across queries (it is left clean).
+        let mut window = WINDOW.with(|cell| cell.borrow_mut().take()).unwrap_or_else(Window::new);
         let (total, total_is_lower_bound) = if plan.matches_everything {
             let total = searcher.num_docs();
             (total.min(TRACK_TOTAL_HITS_UP_TO), total > TRACK_TOTAL_HITS_UP_TO)
         } else {
-            count_total(&segments)
+            count_total(&segments, &mut window)
         };
         let mut top_hits = TopHits::new(query.size);
-        let mut window = Window::new();
         if query.size > 0 && total > 0 {
             for (segment_ord, segment_reader, mut match_cursors) in segments {
                 let mut boost_cursors = open_cursors(&hint_clauses, segment_reader)?;
@@ -231,6 +232,7 @@ impl ProfileIndex {
                 collect_segment(input, &mut top_hits, &mut window);
             }
         }
+        WINDOW.with(|cell| *cell.borrow_mut() = Some(window));
         let mut uids = Vec::new();
         for hit in top_hits.into_sorted() {
             let segment_reader = searcher.segment_reader(hit.segment_ord);
@@ -294,6 +296,10 @@ impl ProfileIndex {
     }
 }
 
+thread_local! {
+    static WINDOW: std::cell::RefCell<Option<Window>> = const { std::cell::RefCell::new(None) };
+}
+
 /// Opens the index's single writer: one indexing thread, one merge thread, the log merge policy.
 fn new_writer(index: &Index) -> Result<IndexWriter, SearchError> {
     let options = IndexWriterOptions::builder()
@@ -323,7 +329,7 @@ fn last_synchronized_values(segment_reader: &SegmentReader) -> Result<Arc<dyn Co
 /// When the largest single clause of each segment already proves more than the limit (its
 /// document count minus the segment's deleted documents), nothing is iterated; otherwise copies
 /// of the cursors are iterated.
-fn count_total(segments: &[(u32, &SegmentReader, Vec<ScoredCursor>)]) -> (u64, bool) {
+fn count_total(segments: &[(u32, &SegmentReader, Vec<ScoredCursor>)], window: &mut Window) -> (u64, bool) {
     let mut proven_minimum = 0u64;
     for (_, segment_reader, cursors) in segments {
         let largest = cursors.iter().map(|scored| scored.cursor.exact_len_lower_bound()).max().unwrap_or(0);
@@ -336,7 +342,7 @@ fn count_total(segments: &[(u32, &SegmentReader, Vec<ScoredCursor>)]) -> (u64, b
     for (_, segment_reader, cursors) in segments {
         let copies = cursors.iter().map(|scored| scored.cursor.clone()).collect();
         let remaining = TRACK_TOTAL_HITS_UP_TO + 1 - total;
-        total += count_matches(copies, segment_reader.alive_bitset(), remaining);
+        total += count_matches(copies, segment_reader.alive_bitset(), remaining, window);
         if total > TRACK_TOTAL_HITS_UP_TO {
             return (TRACK_TOTAL_HITS_UP_TO, true);
         }
