@@ -193,12 +193,10 @@ impl Window {
         let scores = &mut self.scores;
         for bits in [&mut self.matched, &mut self.unmarked] {
             bits.drain_words(|word_index, word| {
-                if word.count_ones() > 16 {
-                    scores[word_index * 64..(word_index + 1) * 64].fill(0.0);
+                if word & (word - 1) == 0 {
+                    scores[word_index * 64 + word.trailing_zeros() as usize] = 0.0;
                 } else {
-                    for offset in bit_offsets(word_index, word) {
-                        scores[offset] = 0.0;
-                    }
+                    scores[word_index * 64..(word_index + 1) * 64].fill(0.0);
                 }
             });
         }

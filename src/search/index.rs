@@ -1,16 +1,18 @@
 //! [`ProfileIndex`]: opening, updating and querying the suggest index.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::sync::{Arc, Mutex, RwLock};
 
 use serde::{Deserialize, Serialize};
-use tantivy::columnar::{Cardinality, ColumnValues};
+use tantivy::columnar::{Cardinality, ColumnValues, StrColumn};
 use tantivy::directory::MmapDirectory;
+use tantivy::index::SegmentId;
 use tantivy::indexer::{IndexWriterOptions, LogMergePolicy};
 use tantivy::store::Compressor;
 use tantivy::{
-    Index, IndexReader, IndexSettings, IndexSortByField, IndexWriter, Order, ReloadPolicy, SegmentReader, Term,
+    Index, IndexReader, IndexSettings, IndexSortByField, IndexWriter, Order, ReloadPolicy, Searcher, SegmentReader,
+    Term,
 };
 
 use crate::search::collect::{collect_segment, count_matches, ScoredCursor, SegmentInput, TopHits};
@@ -51,6 +53,16 @@ pub(crate) struct ProfileIndex {
     /// `None` only while [`Self::merge_all_segments`] replaces the writer (or after it failed to).
     writer: Mutex<Option<IndexWriter>>,
     applied_seq_no: RwLock<Option<i64>>,
+    /// The fast-field columns of the searched segments, opened once per segment (opening one
+    /// decodes all its block headers, which cost more than a short suggestion itself).
+    columns: RwLock<HashMap<SegmentId, SegmentColumns>>,
+}
+
+/// The fast-field columns a suggestion reads in one segment.
+#[derive(Clone)]
+struct SegmentColumns {
+    last_synchronized: Arc<dyn ColumnValues<i64>>,
+    uids: Option<StrColumn>,
 }
 
 impl std::fmt::Debug for ProfileIndex {
@@ -105,6 +117,7 @@ impl ProfileIndex {
             reader,
             writer: Mutex::new(Some(writer)),
             applied_seq_no: RwLock::new(applied_seq_no),
+            columns: RwLock::new(HashMap::new()),
         })
     }
 
@@ -227,7 +240,7 @@ impl ProfileIndex {
                     match_cursors,
                     boost_cursors,
                     alive_bitset: segment_reader.alive_bitset(),
-                    last_synchronized: last_synchronized_values(segment_reader)?,
+                    last_synchronized: self.segment_columns(&searcher, segment_reader)?.last_synchronized,
                 };
                 collect_segment(input, &mut top_hits, &mut window);
             }
@@ -236,7 +249,7 @@ impl ProfileIndex {
         let mut uids = Vec::new();
         for hit in top_hits.into_sorted() {
             let segment_reader = searcher.segment_reader(hit.segment_ord);
-            let Some(uid_column) = segment_reader.fast_fields().str(UID_FIELD)? else {
+            let Some(uid_column) = self.segment_columns(&searcher, segment_reader)?.uids else {
                 continue;
             };
             let mut uid = String::new();
@@ -298,6 +311,30 @@ impl ProfileIndex {
 
 thread_local! {
     static WINDOW: std::cell::RefCell<Option<Window>> = const { std::cell::RefCell::new(None) };
+}
+
+impl ProfileIndex {
+    /// Returns the columns of `segment_reader` (a segment of `searcher`), opening them on first use
+    /// and forgetting those of segments the searcher no longer has.
+    fn segment_columns(
+        &self,
+        searcher: &Searcher,
+        segment_reader: &SegmentReader,
+    ) -> Result<SegmentColumns, SearchError> {
+        let segment_id = segment_reader.segment_id();
+        if let Some(columns) = self.columns.read().map_err(|_| SearchError::Poisoned)?.get(&segment_id) {
+            return Ok(columns.clone());
+        }
+        let columns = SegmentColumns {
+            last_synchronized: last_synchronized_values(segment_reader)?,
+            uids: segment_reader.fast_fields().str(UID_FIELD)?,
+        };
+        let mut cache = self.columns.write().map_err(|_| SearchError::Poisoned)?;
+        let live: HashSet<SegmentId> = searcher.segment_readers().iter().map(SegmentReader::segment_id).collect();
+        cache.retain(|id, _| live.contains(id));
+        cache.insert(segment_id, columns.clone());
+        Ok(columns)
+    }
 }
 
 /// Opens the index's single writer: one indexing thread, one merge thread, the log merge policy.
