@@ -65,6 +65,8 @@ pub(crate) fn replay(dir: &Path, profiles: usize, passes: usize) -> anyhow::Resu
         .map(|request| to_query(&request.body))
         .filter(|query| only_shape.as_deref().is_none_or(|wanted| shape(&query.name) == wanted))
         .collect();
+    anyhow::ensure!(!queries.is_empty(), "no suggest request of shape {only_shape:?}");
+    let passes = passes.max(1);
     let mut checksum = DefaultHasher::new();
     for query in &queries {
         let result = index.suggest(query)?;
@@ -117,4 +119,29 @@ pub(crate) fn replay(dir: &Path, profiles: usize, passes: usize) -> anyhow::Resu
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bodies_become_the_queries_the_server_would_run() {
+        let query = to_query(br#"{"name":"Ann","size":20,"hint":{"uids":["u1","u2"]}}"#);
+        assert_eq!((query.name.as_str(), query.size, query.hint_uids.len()), ("Ann", 20, 2));
+        assert_eq!(query.hint_label, None);
+        let query = to_query(br#"{"name":"a@b.io","size":10,"hint":{"labels":{"kibana.spaces":"space1"}}}"#);
+        assert_eq!(query.hint_label, Some(("kibana.spaces".to_string(), vec!["space1".to_string()])));
+        assert_eq!(
+            (shape("a@b.io"), shape("Ann Lee"), shape("an"), shape("anna")),
+            ("email", "full name", "1-3 letters", "word")
+        );
+    }
+
+    #[test]
+    fn replays_every_request_against_an_index_directory() {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        drop(ProfileIndex::open_in_dir(dir.path()).expect("create index"));
+        replay(dir.path(), 50, 1).expect("replay");
+    }
 }
