@@ -180,8 +180,9 @@ pub(crate) fn collect_segment(input: SegmentInput<'_>, top_hits: &mut TopHits, w
     // A boost is added to a window's scores in one pass when the window has more candidates than
     // the boost has postings there (on average); otherwise it is probed per candidate.
     let documents = last_synchronized.num_vals().max(1) as f32;
+    let window_share = (WINDOW_SIZE as f32 / documents).min(1.0);
     let boost_postings_per_window: Vec<f32> =
-        boost_cursors.iter().map(|scored| scored.cursor.cost() as f32 * WINDOW_SIZE as f32 / documents).collect();
+        boost_cursors.iter().map(|scored| scored.cursor.cost() as f32 * window_share).collect();
     let mut boost_in_window = vec![false; boost_cursors.len()];
     // bounds[i]: the most a document can get from the boosts and the match clauses 0..=i.
     let mut bounds = Vec::with_capacity(match_cursors.len());

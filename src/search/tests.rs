@@ -348,6 +348,35 @@ fn pruned_top_k_equals_the_exhaustive_ranking() {
     }
 }
 
+/// A label hint that most candidates match is added a window at a time instead of probed per
+/// candidate; both ways rank the labelled profiles first, newest first, and count every match.
+#[test]
+fn dense_and_sparse_label_hints_rank_the_labelled_profiles_first() {
+    let profiles: Vec<SuggestDocument> = (0..1_200)
+        .map(|number| SuggestDocument {
+            labels: json!({ "kibana": { "spaces": [if number % 3 == 0 { "rare" } else { "common" }] } }),
+            ..profile(&format!("u{number}"), &format!("anna{number}"), "Anna Example", "", number)
+        })
+        .collect();
+    let index = index_with(profiles);
+    for (space, labelled) in [("common", 800), ("rare", 400)] {
+        let hinted = SuggestQuery {
+            size: 20,
+            hint_label: Some(("kibana.spaces".to_string(), vec![space.to_string()])),
+            ..named("anna")
+        };
+        let result = index.suggest(&hinted).expect("suggest");
+        assert_eq!(result.total, 1_200, "{space}");
+        let expected: Vec<String> = (0..1_200)
+            .rev()
+            .filter(|number| (number % 3 == 0) == (space == "rare"))
+            .take(20)
+            .map(|n| format!("u{n}"))
+            .collect();
+        assert_eq!(result.uids, expected, "{space} ({labelled} labelled)");
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
 
