@@ -168,7 +168,8 @@ fn first_doc_not_newer_than(last_synchronized: &dyn ColumnValues<i64>, value: i6
 /// Documents are processed in windows of [`crate::search::cursor::WINDOW_SIZE`] doc ids: the essential clauses add their
 /// scores into the window clause by clause (cheap per posting), then each matched document is
 /// completed by probing the non-essential clauses and the boosts, unless its bound cannot beat the
-/// current top hits.
+/// current top hits. A boost with fewer postings in the window than the window has candidates is
+/// added to the window's scores in one pass instead of being probed per candidate.
 pub(crate) fn collect_segment(input: SegmentInput<'_>, top_hits: &mut TopHits, window: &mut Window) {
     let SegmentInput { segment_ord, mut match_cursors, mut boost_cursors, alive_bitset, last_synchronized } = input;
     // Cheapest-to-skip first: low maximum score, then high cost (dense clauses become probes first).
@@ -221,7 +222,7 @@ pub(crate) fn collect_segment(input: SegmentInput<'_>, top_hits: &mut TopHits, w
         for scored in &mut match_cursors[first_essential..] {
             scored.cursor.accumulate(window);
         }
-        let candidates = window.matched_count() as f32;
+        let candidates = if boost_cursors.is_empty() { 0.0 } else { window.matched_count() as f32 };
         for ((scored, in_window), postings) in
             boost_cursors.iter_mut().zip(&mut boost_in_window).zip(&boost_postings_per_window)
         {

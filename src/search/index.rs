@@ -220,7 +220,7 @@ impl ProfileIndex {
                 segments.push((segment_ord as u32, segment_reader, match_cursors));
             }
         }
-        // The window is a thread's scratch space, reused across queries (it is left clean).
+        // The window is a thread's scratch space, reused across queries (`reset` clears what the last one wrote).
         let mut window = WINDOW.with(|cell| cell.borrow_mut().take()).unwrap_or_else(Window::new);
         let (total, total_is_lower_bound) = if plan.matches_everything {
             let total = searcher.num_docs();
