@@ -65,11 +65,24 @@ pub(crate) struct TopHits {
     heap: BinaryHeap<WorstOnTop>,
     /// Incremented whenever the worst kept hit of a full heap changes.
     worst_version: u64,
+    /// The score a document must reach to enter: minus infinity until the heap is full, then the
+    /// worst kept score (infinity for a capacity of zero). Scores are finite and never negative.
+    threshold: f32,
 }
 
 impl TopHits {
     pub(crate) fn new(capacity: usize) -> TopHits {
-        TopHits { capacity, heap: BinaryHeap::with_capacity(capacity.min(10_000) + 1), worst_version: 0 }
+        TopHits {
+            capacity,
+            heap: BinaryHeap::with_capacity(capacity.min(10_000) + 1),
+            worst_version: 0,
+            threshold: if capacity == 0 { f32::INFINITY } else { f32::NEG_INFINITY },
+        }
+    }
+
+    fn worst_changed(&mut self) {
+        self.worst_version += 1;
+        self.threshold = self.heap.peek().map_or(f32::INFINITY, |worst| worst.0.score);
     }
 
     fn is_full(&self) -> bool {
@@ -88,18 +101,9 @@ impl TopHits {
     /// Tells whether a document scoring at most `score_bound` could still enter. `strict` says
     /// that the document sorts after the worst kept hit on equal scores (it is older, or as old and
     /// later in index order).
+    #[inline]
     pub(crate) fn could_enter(&self, score_bound: f32, strict: bool) -> bool {
-        if !self.is_full() {
-            return true;
-        }
-        let Some(worst) = self.worst() else {
-            return false;
-        };
-        match score_bound.total_cmp(&worst.score) {
-            Ordering::Greater => true,
-            Ordering::Less => false,
-            Ordering::Equal => !strict,
-        }
+        score_bound > self.threshold || (score_bound == self.threshold && !strict)
     }
 
     pub(crate) fn offer(&mut self, hit: Hit) {
@@ -109,16 +113,19 @@ impl TopHits {
         if !self.is_full() {
             self.heap.push(WorstOnTop(hit));
             if self.is_full() {
-                self.worst_version += 1;
+                self.worst_changed();
             }
             return;
         }
-        if let Some(mut worst) = self.heap.peek_mut() {
-            if hit.best_first(&worst.0) == Ordering::Less {
+        let replaced = match self.heap.peek_mut() {
+            Some(mut worst) if hit.best_first(&worst.0) == Ordering::Less => {
                 *worst = WorstOnTop(hit);
-                drop(worst);
-                self.worst_version += 1;
+                true
             }
+            _ => false,
+        };
+        if replaced {
+            self.worst_changed();
         }
     }
 
