@@ -30,6 +30,8 @@ mod system;
 mod workloads;
 
 pub use options::BenchOptions;
+#[cfg(test)]
+pub(crate) use system::thread_cpu_time;
 
 use loadgen::{run_each, send_once, PreparedRequest};
 use report::{Report, RestartReport};

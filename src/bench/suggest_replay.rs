@@ -4,7 +4,9 @@
 //! Run `profiled-bench --profiles N --workloads suggest --data-dir DIR --keep-data` once, copy
 //! `DIR/search` aside, then `profiled-bench --profiles N --rounds 3 --replay-suggest <copy>`.
 //! It prints the mean on-CPU time per query by query shape, the slowest queries, and a checksum of
-//! every answer (to check that a change to the search code keeps the results).
+//! every answer (to check that a change to the search code keeps the results). `REPLAY_SHAPE`
+//! (`email`, `full name`, `1-3 letters` or `word`) replays only one shape; `REPLAY_EXPLAIN` sets how
+//! many of the slowest queries are explained clause by clause (3).
 
 use std::collections::hash_map::DefaultHasher;
 use std::collections::BTreeMap;
@@ -14,29 +16,17 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+use super::system::thread_cpu_time;
 use super::workloads::{suggest_requests, Population};
 use crate::search::{ProfileIndex, SuggestQuery};
+use crate::service::profile_suggest::SuggestRequest;
 
-fn to_query(body: &[u8]) -> SuggestQuery {
-    let body: Value = serde_json::from_slice(body).expect("suggest body");
-    let mut query = SuggestQuery {
-        name: body["name"].as_str().unwrap_or_default().to_string(),
-        size: body["size"].as_u64().unwrap_or(10) as usize,
-        ..SuggestQuery::default()
-    };
-    if let Some(uids) = body["hint"]["uids"].as_array() {
-        query.hint_uids = uids.iter().filter_map(Value::as_str).map(str::to_string).collect();
-    }
-    if let Some(labels) = body["hint"]["labels"].as_object() {
-        if let Some((key, value)) = labels.iter().next() {
-            let values = match value {
-                Value::Array(values) => values.iter().filter_map(Value::as_str).map(str::to_string).collect(),
-                other => vec![other.as_str().unwrap_or_default().to_string()],
-            };
-            query.hint_label = Some((key.clone(), values));
-        }
-    }
-    query
+/// Turns a request body into the search the server runs for it, with the server's own parser.
+fn to_query(body: &[u8]) -> anyhow::Result<SuggestQuery> {
+    let body: Value = serde_json::from_slice(body)?;
+    let request = SuggestRequest::parse(Some(&body), None).map_err(|error| anyhow::anyhow!("{error:?}"))?;
+    request.validate().map_err(|error| anyhow::anyhow!("{error:?}"))?;
+    Ok(request.to_query())
 }
 
 fn shape(name: &str) -> &'static str {
@@ -51,20 +41,17 @@ fn shape(name: &str) -> &'static str {
     }
 }
 
-fn thread_cpu_time() -> Duration {
-    let schedstat = std::fs::read_to_string("/proc/thread-self/schedstat").unwrap_or_default();
-    Duration::from_nanos(schedstat.split_whitespace().next().and_then(|value| value.parse().ok()).unwrap_or(0))
-}
-
 /// Replays the suggest workload's requests against the index in `dir` (see the module docs).
 pub(crate) fn replay(dir: &Path, profiles: usize, passes: usize) -> anyhow::Result<()> {
     let index = ProfileIndex::open_in_dir(dir)?;
     let only_shape = std::env::var("REPLAY_SHAPE").ok();
-    let queries: Vec<SuggestQuery> = suggest_requests(&Population::new(profiles))
-        .iter()
-        .map(|request| to_query(&request.body))
-        .filter(|query| only_shape.as_deref().is_none_or(|wanted| shape(&query.name) == wanted))
-        .collect();
+    let mut queries = Vec::new();
+    for request in suggest_requests(&Population::new(profiles)) {
+        let query = to_query(&request.body)?;
+        if only_shape.as_deref().is_none_or(|wanted| shape(&query.name) == wanted) {
+            queries.push(query);
+        }
+    }
     anyhow::ensure!(!queries.is_empty(), "no suggest request of shape {only_shape:?}");
     let passes = passes.max(1);
     let mut checksum = DefaultHasher::new();
@@ -127,10 +114,11 @@ mod tests {
 
     #[test]
     fn bodies_become_the_queries_the_server_would_run() {
-        let query = to_query(br#"{"name":"Ann","size":20,"hint":{"uids":["u1","u2"]}}"#);
+        let query = to_query(br#"{"name":"Ann","size":20,"hint":{"uids":["u1","u2"]}}"#).expect("query");
         assert_eq!((query.name.as_str(), query.size, query.hint_uids.len()), ("Ann", 20, 2));
         assert_eq!(query.hint_label, None);
-        let query = to_query(br#"{"name":"a@b.io","size":10,"hint":{"labels":{"kibana.spaces":"space1"}}}"#);
+        let query =
+            to_query(br#"{"name":"a@b.io","size":10,"hint":{"labels":{"kibana.spaces":"space1"}}}"#).expect("query");
         assert_eq!(query.hint_label, Some(("kibana.spaces".to_string(), vec!["space1".to_string()])));
         assert_eq!(
             (shape("a@b.io"), shape("Ann Lee"), shape("an"), shape("anna")),

@@ -131,6 +131,13 @@ fn kernel_memory() -> Memory {
 }
 
 /// Formats bytes as MiB.
+/// Returns the time the current thread has spent on a CPU (Linux scheduler accounting), so that work
+/// can be measured apart from the other processes sharing the machine.
+pub(crate) fn thread_cpu_time() -> Duration {
+    let schedstat = std::fs::read_to_string("/proc/thread-self/schedstat").unwrap_or_default();
+    Duration::from_nanos(schedstat.split_whitespace().next().and_then(|value| value.parse().ok()).unwrap_or(0))
+}
+
 pub(crate) fn mebibytes(bytes: u64) -> String {
     format!("{:.0} MiB", bytes as f64 / (1024.0 * 1024.0))
 }

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
+use crate::bench::thread_cpu_time;
 use crate::search::{IndexChange, ProfileIndex, SuggestDocument, SuggestQuery};
 
 const FIRST_NAMES: [&str; 40] = [
@@ -200,14 +201,6 @@ fn typo(word: &str, random: &mut Random) -> String {
 fn resident_memory_megabytes() -> String {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     status.lines().find(|line| line.starts_with("VmRSS")).unwrap_or("VmRSS: ?").to_string()
-}
-
-/// Returns the time the current thread has spent on a CPU (Linux scheduler accounting), so that
-/// latencies can be measured apart from the other processes sharing the machine.
-fn thread_cpu_time() -> Duration {
-    let schedstat = std::fs::read_to_string("/proc/thread-self/schedstat").unwrap_or_default();
-    let nanoseconds = schedstat.split_whitespace().next().and_then(|value| value.parse().ok()).unwrap_or(0);
-    Duration::from_nanos(nanoseconds)
 }
 
 fn percentile(sorted: &[Duration], fraction: f64) -> Duration {

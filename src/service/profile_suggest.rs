@@ -82,6 +82,17 @@ fn parse_hint(value: &Value) -> Result<Hint, EsError> {
 }
 
 impl SuggestRequest {
+    /// Returns the search the request asks for (the request must have been validated).
+    pub(crate) fn to_query(&self) -> SuggestQuery {
+        let hint = self.hint.clone().unwrap_or_default();
+        SuggestQuery {
+            name: self.name.clone(),
+            size: self.size.max(0) as usize,
+            hint_uids: hint.uids.unwrap_or_default(),
+            hint_label: hint.labels.and_then(|mut labels| labels.pop()),
+        }
+    }
+
     /// Parses the optional body and the `data` query parameter.
     pub(crate) fn parse(body: Option<&Value>, data_param: Option<&str>) -> Result<SuggestRequest, EsError> {
         let mut request =
@@ -179,14 +190,7 @@ pub(crate) async fn suggest(state: &AppState, request: SuggestRequest) -> Result
     if !crate::service::profiles::profile_index_exists(state).await? {
         return Ok(br#"{"took":0,"total":{"value":0,"relation":"eq"},"profiles":[]}"#.to_vec());
     }
-    let hint = request.hint.clone().unwrap_or_default();
-    let query = SuggestQuery {
-        name: request.name.clone(),
-        size: request.size.max(0) as usize,
-        hint_uids: hint.uids.unwrap_or_default(),
-        hint_label: hint.labels.and_then(|mut labels| labels.pop()),
-    };
-    let result = state.profile_search.suggest(query).await?;
+    let result = state.profile_search.suggest(request.to_query()).await?;
     let loaded = crate::service::profiles::load_profiles(state, &result.uids).await?;
     let filter = DataFilter::new(&request.data_keys);
     let mut profiles = Vec::with_capacity(loaded.len() * 512);
