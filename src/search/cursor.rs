@@ -110,13 +110,17 @@ impl WindowBits {
         self.summary |= 1 << (offset / 64);
     }
 
+    /// Sets the bits of `word` in word `word_index`.
+    #[inline]
+    fn or_word(&mut self, word_index: usize, word: u64) {
+        self.words[word_index] |= word;
+        self.summary |= 1 << word_index;
+    }
+
     /// Calls `visit` with the index and the bits of every non-zero word, and clears them.
     #[inline]
     fn drain_words(&mut self, mut visit: impl FnMut(usize, u64)) {
-        let mut summary = std::mem::take(&mut self.summary);
-        while summary != 0 {
-            let word_index = summary.trailing_zeros() as usize;
-            summary &= summary - 1;
+        for word_index in bit_offsets(0, std::mem::take(&mut self.summary)) {
             visit(word_index, std::mem::take(&mut self.words[word_index]));
         }
     }
@@ -126,15 +130,7 @@ impl WindowBits {
     }
 
     fn non_zero_words(&self) -> impl Iterator<Item = (usize, u64)> + '_ {
-        let mut summary = self.summary;
-        std::iter::from_fn(move || {
-            if summary == 0 {
-                return None;
-            }
-            let word_index = summary.trailing_zeros() as usize;
-            summary &= summary - 1;
-            Some((word_index, self.words[word_index]))
-        })
+        bit_offsets(0, self.summary).map(|word_index| (word_index, self.words[word_index]))
     }
 
     /// Returns the offsets of the set bits, in increasing order.
@@ -143,7 +139,8 @@ impl WindowBits {
     }
 }
 
-/// Returns the window offsets of the set bits of word `word_index`, in increasing order.
+/// Returns the window offsets of the set bits of word `word_index`, in increasing order (with
+/// `word_index` 0, the positions of the set bits).
 #[inline]
 fn bit_offsets(word_index: usize, mut bits: u64) -> impl Iterator<Item = usize> {
     std::iter::from_fn(move || {
@@ -215,6 +212,17 @@ impl Window {
     /// Returns the offsets of the matched documents, in increasing order.
     pub(crate) fn matched_offsets(&self) -> impl Iterator<Item = usize> + '_ {
         self.matched.offsets()
+    }
+}
+
+/// Calls `visit(doc, postings)` for each document of `postings` before `end`, leaving `postings` on
+/// the first document at or after `end`.
+#[inline]
+fn for_each_before(postings: &mut SegmentPostings, end: DocId, mut visit: impl FnMut(DocId, &SegmentPostings)) {
+    let mut doc = postings.doc();
+    while doc < end {
+        visit(doc, postings);
+        doc = postings.advance();
     }
 }
 
@@ -319,8 +327,7 @@ impl ClauseCursor {
         let (base, end) = (window.base, window.end);
         match self {
             ClauseCursor::Postings { postings, boost, scorer } => {
-                let mut doc = postings.doc();
-                while doc < end {
+                for_each_before(postings, end, |doc, postings| {
                     let offset = (doc - base) as usize;
                     window.scores[offset] += match scorer {
                         ClauseScorer::Constant(score) => *score,
@@ -329,8 +336,7 @@ impl ClauseCursor {
                         }
                     };
                     window.mark(offset);
-                    doc = postings.advance();
-                }
+                });
             }
             ClauseCursor::Union { members, doc, scorer } => {
                 // Each member ORs its documents into the clause's bit set (and folds its value
@@ -339,42 +345,35 @@ impl ClauseCursor {
                 match scorer {
                     ClauseScorer::Constant(_) => {
                         for member in members.iter_mut() {
-                            let mut member_doc = member.postings.doc();
-                            while member_doc < end {
-                                window.clause_matched.set((member_doc - base) as usize);
-                                member_doc = member.postings.advance();
-                            }
+                            for_each_before(&mut member.postings, end, |doc, _| {
+                                window.clause_matched.set((doc - base) as usize);
+                            });
                         }
                     }
                     ClauseScorer::BestTerm(bm25) => {
-                        for member in members.iter_mut() {
-                            let mut member_doc = member.postings.doc();
-                            while member_doc < end {
-                                let offset = (member_doc - base) as usize;
-                                let value = member.boost * bm25.score(member_doc, member.postings.term_freq() as f32);
+                        for UnionMember { postings, boost } in members.iter_mut() {
+                            for_each_before(postings, end, |doc, postings| {
+                                let offset = (doc - base) as usize;
+                                let value = *boost * bm25.score(doc, postings.term_freq() as f32);
                                 let slot = &mut window.clause_values[offset];
                                 *slot = slot.max(value);
                                 window.clause_matched.set(offset);
-                                member_doc = member.postings.advance();
-                            }
+                            });
                         }
                     }
                     ClauseScorer::SummedTerms(_) => {
                         for member in members.iter_mut() {
-                            let mut member_doc = member.postings.doc();
-                            while member_doc < end {
-                                let offset = (member_doc - base) as usize;
-                                window.clause_values[offset] += member.postings.term_freq() as f32;
+                            for_each_before(&mut member.postings, end, |doc, postings| {
+                                let offset = (doc - base) as usize;
+                                window.clause_values[offset] += postings.term_freq() as f32;
                                 window.clause_matched.set(offset);
-                                member_doc = member.postings.advance();
-                            }
+                            });
                         }
                     }
                 }
                 let Window { scores, matched, clause_values, clause_matched, .. } = window;
                 clause_matched.drain_words(|word_index, word| {
-                    matched.words[word_index] |= word;
-                    matched.summary |= 1 << word_index;
+                    matched.or_word(word_index, word);
                     for offset in bit_offsets(word_index, word) {
                         scores[offset] += match scorer {
                             ClauseScorer::Constant(score) => *score,
@@ -413,11 +412,7 @@ impl ClauseCursor {
     pub(crate) fn mark_matches(&mut self, window: &mut Window) {
         let (base, end) = (window.base, window.end);
         let mut mark_postings = |postings: &mut SegmentPostings| {
-            let mut doc = postings.doc();
-            while doc < end {
-                window.matched.set((doc - base) as usize);
-                doc = postings.advance();
-            }
+            for_each_before(postings, end, |doc, _| window.matched.set((doc - base) as usize));
         };
         match self {
             ClauseCursor::Postings { postings, .. } => mark_postings(postings),
