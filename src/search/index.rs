@@ -229,8 +229,12 @@ impl ProfileIndex {
             count_total(&segments, &mut window)
         };
         let mut top_hits = TopHits::new(query.size);
+        // The uid column of each segment that may hold hits, by segment ordinal.
+        let mut uid_columns: Vec<Option<StrColumn>> = vec![None; searcher.segment_readers().len()];
         if query.size > 0 && total > 0 {
             for (segment_ord, segment_reader, mut match_cursors) in segments {
+                let columns = self.segment_columns(&searcher, segment_reader)?;
+                uid_columns[segment_ord as usize] = columns.uids;
                 let mut boost_cursors = open_cursors(&hint_clauses, segment_reader)?;
                 if plan.matches_everything {
                     match_cursors.append(&mut boost_cursors);
@@ -240,7 +244,7 @@ impl ProfileIndex {
                     match_cursors,
                     boost_cursors,
                     alive_bitset: segment_reader.alive_bitset(),
-                    last_synchronized: self.segment_columns(&searcher, segment_reader)?.last_synchronized,
+                    last_synchronized: columns.last_synchronized,
                 };
                 collect_segment(input, &mut top_hits, &mut window);
             }
@@ -248,8 +252,7 @@ impl ProfileIndex {
         WINDOW.with(|cell| *cell.borrow_mut() = Some(window));
         let mut uids = Vec::new();
         for hit in top_hits.into_sorted() {
-            let segment_reader = searcher.segment_reader(hit.segment_ord);
-            let Some(uid_column) = self.segment_columns(&searcher, segment_reader)?.uids else {
+            let Some(uid_column) = &uid_columns[hit.segment_ord as usize] else {
                 continue;
             };
             let mut uid = String::new();
@@ -307,13 +310,7 @@ impl ProfileIndex {
         lines.push(format!("whole suggest {:?}", started.elapsed()));
         Ok(lines)
     }
-}
 
-thread_local! {
-    static WINDOW: std::cell::RefCell<Option<Window>> = const { std::cell::RefCell::new(None) };
-}
-
-impl ProfileIndex {
     /// Returns the columns of `segment_reader` (a segment of `searcher`), opening them on first use
     /// and forgetting those of segments the searcher no longer has.
     fn segment_columns(
@@ -335,6 +332,10 @@ impl ProfileIndex {
         cache.insert(segment_id, columns.clone());
         Ok(columns)
     }
+}
+
+thread_local! {
+    static WINDOW: std::cell::RefCell<Option<Window>> = const { std::cell::RefCell::new(None) };
 }
 
 /// Opens the index's single writer: one indexing thread, one merge thread, the log merge policy.
