@@ -987,6 +987,12 @@ mod tests {
 
     /// No write is answered before the log sync that covers it has returned: with the sync held back, the
     /// write stays pending (though committed); once the sync goes through, it is answered.
+    /// Opens a store whose syncer threads all sync the log with `sync` instead of `fdatasync`.
+    fn open_with_sync(dir: &Path, sync: impl Fn() -> std::io::Result<()> + Send + Sync + 'static) -> SqliteStore {
+        let sync = LogSync(Arc::new(sync));
+        SqliteStore::open_with(dir, move |_| Ok(sync.clone())).expect("open")
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn writes_are_answered_only_after_the_log_is_synced() {
         let dir = tempfile::tempdir().expect("tempdir");
@@ -994,17 +1000,11 @@ mod tests {
         let syncs = Arc::new(std::sync::atomic::AtomicUsize::new(0));
         let counted = Arc::clone(&syncs);
         let gate = Mutex::new(gate);
-        let store = Arc::new(
-            SqliteStore::open_with(dir.path(), {
-                let sync = LogSync(Arc::new(move || {
-                    gate.lock().expect("gate").recv().map_err(std::io::Error::other)?;
-                    counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-                    Ok(())
-                }));
-                move |_| Ok(sync.clone())
-            })
-            .expect("open"),
-        );
+        let store = Arc::new(open_with_sync(dir.path(), move || {
+            gate.lock().expect("gate").recv().map_err(std::io::Error::other)?;
+            counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            Ok(())
+        }));
         let writing = tokio::spawn({
             let store = Arc::clone(&store);
             async move { put_job(&store, "p1").await }
@@ -1029,18 +1029,12 @@ mod tests {
         let (release, gate) = mpsc::channel::<()>();
         let first = std::sync::atomic::AtomicBool::new(true);
         let gate = Mutex::new(gate);
-        let store = Arc::new(
-            SqliteStore::open_with(dir.path(), {
-                let sync = LogSync(Arc::new(move || {
-                    if first.swap(false, std::sync::atomic::Ordering::SeqCst) {
-                        gate.lock().expect("gate").recv().map_err(std::io::Error::other)?;
-                    }
-                    Ok(())
-                }));
-                move |_| Ok(sync.clone())
-            })
-            .expect("open"),
-        );
+        let store = Arc::new(open_with_sync(dir.path(), move || {
+            if first.swap(false, std::sync::atomic::Ordering::SeqCst) {
+                gate.lock().expect("gate").recv().map_err(std::io::Error::other)?;
+            }
+            Ok(())
+        }));
         let slow = tokio::spawn({
             let store = Arc::clone(&store);
             async move { put_job(&store, "p1").await }
@@ -1063,17 +1057,13 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let calls = Arc::new(std::sync::atomic::AtomicUsize::new(0));
         let counted = Arc::clone(&calls);
-        let store = SqliteStore::open_with(dir.path(), {
-            let sync = LogSync(Arc::new(move || {
-                if counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 0 {
-                    Err(std::io::Error::other("injected EIO"))
-                } else {
-                    Ok(())
-                }
-            }));
-            move |_| Ok(sync.clone())
-        })
-        .expect("open");
+        let store = open_with_sync(dir.path(), move || {
+            if counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 0 {
+                Err(std::io::Error::other("injected EIO"))
+            } else {
+                Ok(())
+            }
+        });
         for id in ["p1", "p2"] {
             match put_job(&store, id).await {
                 Err(StoreError::Backend(message)) => {
