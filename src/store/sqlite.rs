@@ -10,13 +10,14 @@
 //! checkpoint and the database file after it; durability of commits is the syncer's.) Reads use a small pool
 //! of read-only connections, which WAL lets run beside the writer.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::{mpsc, Arc, Condvar, Mutex};
 use std::thread;
 
 use async_trait::async_trait;
-use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
+use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSqlOutput, ValueRef};
+use rusqlite::{params, Connection, OpenFlags, OptionalExtension, ToSql};
 use tokio::sync::oneshot;
 
 use super::{
@@ -46,13 +47,25 @@ const WRITE_CACHE_KIB: u32 = 16384;
 /// 1,000 pages, SQLite's default, stalled its commits for 20-25 ms each time: the p99 of durable updates.)
 const WAL_RESTART_PAGES: u32 = 4096;
 
+/// Sources from this size on are stored compressed (an LZ4 block, as a BLOB), when that makes them smaller.
+/// A profile's 1.5-5 KB of JSON shrinks to about half: its row then fits in one page, with no overflow page to
+/// read, rewrite and free on every update, and each update writes (and checkpoints) fewer pages. Smaller
+/// sources stay JSON text, and text written by older builds is read as it is.
+const COMPRESS_FROM_BYTES: usize = 512;
+
 /// The layout version this build writes, kept in SQLite's `user_version`.
-const SCHEMA_VERSION: i64 = 2;
+const SCHEMA_VERSION: i64 = 3;
 
 /// Documents live in a rowid table with a unique index on `(coll, id)`. (Version 1 keyed a WITHOUT ROWID
 /// table by `(coll, id)`: its rows are the whole documents, and a lookup that compares against a row spilling
 /// onto overflow pages reads the entire row, so every profile lookup read several KB per b-tree step.) The
 /// source is the last column, so reading the version or the key stops before the overflow pages.
+///
+/// The change sequence is the `changes` table: every write appends `(coll, seq_no, id)`, at the end of the
+/// collection's key range, and an entry stays valid while the document's `seq_no` is still its own. Entries a
+/// later write superseded are pruned in the background ([`ChangePruner`]). (Version 2 kept an index on
+/// `(coll, seq_no)` of `docs` instead: every update then moved the document's entry from a random page of the
+/// index to its end, one more page written to the log, and checkpointed again, per update.)
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS docs (
     coll TEXT NOT NULL,
@@ -64,7 +77,12 @@ CREATE TABLE IF NOT EXISTS docs (
 );
 CREATE UNIQUE INDEX IF NOT EXISTS docs_by_coll_id ON docs (coll, id);
 CREATE INDEX IF NOT EXISTS docs_by_coll_key ON docs (coll, key, id);
-CREATE INDEX IF NOT EXISTS docs_by_seq ON docs (coll, seq_no);
+CREATE TABLE IF NOT EXISTS changes (
+    coll TEXT NOT NULL,
+    seq_no INTEGER NOT NULL,
+    id TEXT NOT NULL,
+    PRIMARY KEY (coll, seq_no)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS collections (
     coll TEXT PRIMARY KEY,
     created_at_ms INTEGER NOT NULL
@@ -82,7 +100,7 @@ fn migrate(connection: &mut Connection) -> Result<(), StoreError> {
         .query_row("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'docs'", [], |row| row.get(0))
         .optional()
         .map_err(backend_error)?;
-    let rebuild = old_docs.is_some_and(|sql| sql.to_ascii_uppercase().contains("WITHOUT ROWID"));
+    let rebuild = old_docs.as_deref().is_some_and(|sql| sql.to_ascii_uppercase().contains("WITHOUT ROWID"));
     if rebuild {
         // The old indexes go first: renamed along with their table, their names would stop SCHEMA from
         // creating the new table's.
@@ -100,6 +118,15 @@ fn migrate(connection: &mut Connection) -> Result<(), StoreError> {
                 "INSERT INTO docs (coll, id, seq_no, primary_term, key, source)
                    SELECT coll, id, seq_no, primary_term, key, source FROM docs_v1 ORDER BY coll, id;
                  DROP TABLE docs_v1;",
+            )
+            .map_err(backend_error)?;
+    }
+    if old_docs.is_some() && version < 3 {
+        // Every document's last write is its entry in the change sequence.
+        transaction
+            .execute_batch(
+                "DROP INDEX IF EXISTS docs_by_seq;
+                 INSERT INTO changes (coll, seq_no, id) SELECT coll, seq_no, id FROM docs ORDER BY coll, seq_no;",
             )
             .map_err(backend_error)?;
     }
@@ -250,20 +277,72 @@ fn open_reader(path: &Path) -> Result<Connection, StoreError> {
     Ok(connection)
 }
 
-fn load_next_seq_nos(connection: &Connection) -> Result<HashMap<Collection, i64>, StoreError> {
+fn load_next_seq_nos(connection: &Connection) -> Result<Sequences, StoreError> {
     let mut next_seq_nos = HashMap::new();
     for collection in Collection::ALL {
         let max_seq_no: Option<i64> = connection
-            .query_row("SELECT MAX(seq_no) FROM docs WHERE coll = ?1", params![collection.name()], |row| row.get(0))
+            .query_row("SELECT MAX(seq_no) FROM changes WHERE coll = ?1", params![collection.name()], |row| row.get(0))
             .map_err(backend_error)?;
         next_seq_nos.insert(collection, max_seq_no.map_or(0, |max| max + 1));
     }
-    Ok(next_seq_nos)
+    Ok(Sequences { next: next_seq_nos, superseded: Vec::new() })
 }
 
 fn row_to_doc(id: String, seq_no: i64, primary_term: i64, source_text: &str) -> Result<Doc, StoreError> {
     let source = serde_json::from_str(source_text).map_err(backend_error)?;
     Ok(Doc { id, seq_no, primary_term, source })
+}
+
+/// A document's source as stored: JSON text, or compressed JSON ([`COMPRESS_FROM_BYTES`]).
+enum StoredSource<'a> {
+    Text(&'a str),
+    Compressed(Vec<u8>),
+}
+
+impl<'a> StoredSource<'a> {
+    fn encode(text: &'a str) -> StoredSource<'a> {
+        if text.len() >= COMPRESS_FROM_BYTES {
+            let compressed = lz4_flex::compress_prepend_size(text.as_bytes());
+            if compressed.len() < text.len() {
+                return StoredSource::Compressed(compressed);
+            }
+        }
+        StoredSource::Text(text)
+    }
+}
+
+impl ToSql for StoredSource<'_> {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(match self {
+            StoredSource::Text(text) => ToSqlOutput::Borrowed(ValueRef::Text(text.as_bytes())),
+            StoredSource::Compressed(bytes) => ToSqlOutput::Borrowed(ValueRef::Blob(bytes)),
+        })
+    }
+}
+
+/// Decompresses a stored source. The length it claims is checked against what LZ4 can expand to (at most 255
+/// bytes per compressed byte) before anything is allocated: a damaged row fails instead of asking for gigabytes.
+fn decompress_source(compressed: &[u8]) -> Result<Vec<u8>, String> {
+    let (length, _) = lz4_flex::block::uncompressed_size(compressed).map_err(|error| error.to_string())?;
+    if length > compressed.len().saturating_mul(255) {
+        return Err(format!("claims {length} bytes from {} compressed", compressed.len()));
+    }
+    lz4_flex::decompress_size_prepended(compressed).map_err(|error| error.to_string())
+}
+
+/// A source column read back as JSON text, whichever way it was stored.
+struct SourceText(String);
+
+impl FromSql for SourceText {
+    fn column_result(value: ValueRef<'_>) -> FromSqlResult<SourceText> {
+        let bytes = match value {
+            ValueRef::Text(text) => text.to_vec(),
+            ValueRef::Blob(compressed) => decompress_source(compressed)
+                .map_err(|error| FromSqlError::Other(format!("corrupt compressed source: {error}").into()))?,
+            _ => return Err(FromSqlError::InvalidType),
+        };
+        String::from_utf8(bytes).map(SourceText).map_err(|error| FromSqlError::Other(Box::new(error)))
+    }
 }
 
 fn read_doc(connection: &Connection, collection: Collection, id: &str) -> Result<Option<Doc>, StoreError> {
@@ -274,7 +353,7 @@ fn read_docs_where(connection: &Connection, sql: &str, parameters: &[&str]) -> R
     let mut statement = connection.prepare_cached(sql).map_err(backend_error)?;
     let rows = statement
         .query_map(rusqlite::params_from_iter(parameters.iter()), |row| {
-            Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?, row.get::<_, i64>(2)?, row.get::<_, String>(3)?))
+            Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?, row.get::<_, i64>(2)?, row.get::<_, SourceText>(3)?.0))
         })
         .map_err(backend_error)?;
     let mut docs = Vec::new();
@@ -291,10 +370,11 @@ type Reply = Box<dyn FnOnce(Result<(), StoreError>) + Send>;
 fn run_writer(
     mut connection: Connection,
     receiver: mpsc::Receiver<WriteJob>,
-    mut next_seq_nos: HashMap<Collection, i64>,
+    mut sequences: Sequences,
     checkpointer: Checkpointer,
     syncer: Syncer,
 ) {
+    let mut pruner = ChangePruner::default();
     while let Ok(first_job) = receiver.recv() {
         let mut batch = vec![first_job];
         while batch.len() < MAX_BATCH {
@@ -312,17 +392,17 @@ fn run_writer(
                 continue;
             }
         };
-        let seq_nos_before = next_seq_nos.clone();
+        let sequences_before = sequences.clone();
         for job in batch {
             match job {
                 WriteJob::Update { collection, id, decide, reply } => {
-                    let result = apply_update(&transaction, &mut next_seq_nos, collection, &id, decide);
+                    let result = apply_update(&transaction, &mut sequences, collection, &id, decide);
                     replies.push(Box::new(move |commit: Result<(), StoreError>| {
                         let _ = reply.send(commit.and(result));
                     }));
                 }
                 WriteJob::UpdateRaw { collection, id, decide, reply } => {
-                    let result = apply_update_raw(&transaction, &mut next_seq_nos, collection, &id, decide);
+                    let result = apply_update_raw(&transaction, &mut sequences, collection, &id, decide);
                     replies.push(Box::new(move |commit: Result<(), StoreError>| {
                         let _ = reply.send(commit.and(result));
                     }));
@@ -336,13 +416,20 @@ fn run_writer(
                 WriteJob::Shutdown { reply } => shutdown_reply = Some(reply),
             }
         }
+        for collection in Collection::ALL {
+            let appended = sequences.next_seq_no(collection) - sequences_before.next_seq_no(collection);
+            if appended > 0 {
+                pruner.step(&transaction, collection, appended as usize);
+            }
+        }
         match transaction.commit() {
             Ok(()) => {
+                pruner.superseded(std::mem::take(&mut sequences.superseded));
                 syncer.committed(replies);
                 checkpointer.committed();
             }
             Err(error) => {
-                next_seq_nos = seq_nos_before;
+                sequences = sequences_before;
                 let message = error.to_string();
                 for reply in replies {
                     reply(Err(StoreError::Backend(message.clone())));
@@ -358,6 +445,100 @@ fn run_writer(
             return;
         }
     }
+}
+
+/// How many entries of the change sequence a batch's pruning step covers, per entry it appended. Above 1, the
+/// pruning goes round faster than entries are appended: the sequence holds at most about twice as many entries
+/// as there are documents.
+const PRUNE_PER_APPEND: usize = 2;
+
+/// How many appended entries, in the first round after the store opens, pay for checking one entry against
+/// its document (two b-tree lookups each, where deleting a known entry is one).
+const APPENDS_PER_CHECK: usize = 4;
+
+/// Removes superseded entries from the change sequence, a little in every batch, going round the sequence
+/// from its start to its end and over again. Each step covers a range of consecutive entries, so the few
+/// pages it changes are neighbours (deleting each entry when its document is written again would change a
+/// random page per write).
+///
+/// The writer knows which entries its own writes superseded, and deletes them as its round reaches them. For
+/// the entries superseded before the store opened (or by another process), a second, slower round checks
+/// every entry against its document once after each open. Entries still valid are never removed, so readers
+/// of the sequence get the same answers with or without pruning.
+#[derive(Default)]
+struct ChangePruner {
+    /// Per collection, the `seq_no` after which the next step deletes known entries.
+    after: HashMap<Collection, i64>,
+    /// Per collection, the entries this writer superseded that are still to be deleted.
+    superseded: HashMap<Collection, BTreeSet<i64>>,
+    /// Per collection, the `seq_no` after which the next check starts; gone once the check has gone round.
+    checked_after: HashMap<Collection, Option<i64>>,
+}
+
+impl ChangePruner {
+    /// Takes the entries a committed batch superseded.
+    fn superseded(&mut self, entries: Vec<(Collection, i64)>) {
+        for (collection, seq_no) in entries {
+            self.superseded.entry(collection).or_default().insert(seq_no);
+        }
+    }
+
+    /// Runs one step for a batch that appended `appended` entries to `collection`. A failure only skips the
+    /// step: the statement's changes are undone and the batch goes on.
+    fn step(&mut self, connection: &Connection, collection: Collection, appended: usize) {
+        if let Err(error) = self.delete_known(connection, collection, appended * PRUNE_PER_APPEND) {
+            tracing::warn!(%error, collection = collection.name(), "pruning the change sequence failed");
+        }
+        if let Err(error) = self.check(connection, collection, appended.div_ceil(APPENDS_PER_CHECK)) {
+            tracing::warn!(%error, collection = collection.name(), "checking the change sequence failed");
+        }
+    }
+
+    /// Deletes the known superseded entries among the next `count` entries.
+    fn delete_known(&mut self, connection: &Connection, collection: Collection, count: usize) -> rusqlite::Result<()> {
+        let after = self.after.get(&collection).copied().unwrap_or(-1);
+        let last = range_end(connection, collection, after, count)?;
+        // Past the end, the next step starts over from the beginning.
+        self.after.insert(collection, last.unwrap_or(-1));
+        let Some(set) = self.superseded.get_mut(&collection) else { return Ok(()) };
+        let known: Vec<i64> = set.range(after + 1..=last.unwrap_or(i64::MAX)).copied().collect();
+        let mut statement = connection.prepare_cached("DELETE FROM changes WHERE coll = ?1 AND seq_no = ?2")?;
+        for seq_no in known {
+            set.remove(&seq_no);
+            statement.execute(params![collection.name(), seq_no])?;
+        }
+        Ok(())
+    }
+
+    /// In the first round after the store opens, deletes the superseded entries among the next `count`
+    /// entries by checking each against its document.
+    fn check(&mut self, connection: &Connection, collection: Collection, count: usize) -> rusqlite::Result<()> {
+        let Some(after) = *self.checked_after.entry(collection).or_insert(Some(-1)) else { return Ok(()) };
+        let last = range_end(connection, collection, after, count)?;
+        connection
+            .prepare_cached(
+                "DELETE FROM changes WHERE coll = ?1 AND seq_no > ?2 AND seq_no <= ?3 AND NOT EXISTS \
+                 (SELECT 1 FROM docs WHERE docs.coll = changes.coll AND docs.id = changes.id \
+                  AND docs.seq_no = changes.seq_no)",
+            )?
+            .execute(params![collection.name(), after, last.unwrap_or(i64::MAX)])?;
+        self.checked_after.insert(collection, last);
+        Ok(())
+    }
+}
+
+/// The `seq_no` of the `count`th entry of `collection`'s change sequence after `after`; `None` when there are
+/// fewer.
+fn range_end(
+    connection: &Connection,
+    collection: Collection,
+    after: i64,
+    count: usize,
+) -> rusqlite::Result<Option<i64>> {
+    connection
+        .prepare_cached("SELECT seq_no FROM changes WHERE coll = ?1 AND seq_no > ?2 ORDER BY seq_no LIMIT 1 OFFSET ?3")?
+        .query_row(params![collection.name(), after, count.saturating_sub(1) as i64], |row| row.get(0))
+        .optional()
 }
 
 /// Makes everything written to the write-ahead log so far durable. Called from several threads at once.
@@ -625,7 +806,7 @@ fn read_row(connection: &Connection, collection: Collection, id: &str) -> Result
                 .query_row(params![collection.name(), id], |row| {
                     Ok(StoredRow {
                         version: Version { seq_no: row.get(0)?, primary_term: row.get(1)? },
-                        source: row.get(2)?,
+                        source: row.get::<_, SourceText>(2)?.0,
                         key: row.get(3)?,
                     })
                 })
@@ -634,18 +815,51 @@ fn read_row(connection: &Connection, collection: Collection, id: &str) -> Result
         .map_err(backend_error)
 }
 
+/// The writer's side of the change sequence: the next `seq_no` of each collection, and the entries the
+/// current batch superseded (handed to the [`ChangePruner`] once the batch is committed).
+#[derive(Clone)]
+struct Sequences {
+    next: HashMap<Collection, i64>,
+    superseded: Vec<(Collection, i64)>,
+}
+
+impl Sequences {
+    fn next_seq_no(&self, collection: Collection) -> i64 {
+        self.next.get(&collection).copied().unwrap_or(0)
+    }
+
+    /// Records that `id` was written at `next_seq_no(collection)`, superseding its entry `previous`: appends
+    /// the new entry to the change sequence and returns its `seq_no`.
+    fn written(
+        &mut self,
+        connection: &Connection,
+        collection: Collection,
+        id: &str,
+        previous: Option<i64>,
+    ) -> Result<i64, StoreError> {
+        let seq_no = self.next_seq_no(collection);
+        connection
+            .prepare_cached("INSERT INTO changes (coll, seq_no, id) VALUES (?1, ?2, ?3)")
+            .and_then(|mut statement| statement.execute(params![collection.name(), seq_no, id]))
+            .map_err(backend_error)?;
+        self.next.insert(collection, seq_no + 1);
+        self.superseded.extend(previous.map(|previous| (collection, previous)));
+        Ok(seq_no)
+    }
+}
+
 /// Writes `source` as the next version of `id`; `current` is the live row, if any. Returns the new seq_no.
 fn write_source(
     connection: &Connection,
-    next_seq_nos: &mut HashMap<Collection, i64>,
+    sequences: &mut Sequences,
     collection: Collection,
     id: &str,
     source: &str,
     key: Option<&str>,
     current: Option<&StoredRow>,
 ) -> Result<i64, StoreError> {
-    let next_seq_no = next_seq_nos.entry(collection).or_insert(0);
-    let seq_no = *next_seq_no;
+    let seq_no = sequences.next_seq_no(collection);
+    let source = StoredSource::encode(source);
     match current {
         // The common update keeps its key: leaving the column alone spares the key index a delete and insert.
         Some(row) if row.key.as_deref() == key => connection
@@ -665,13 +879,12 @@ fn write_source(
         }
     }
     .map_err(backend_error)?;
-    *next_seq_no += 1;
-    Ok(seq_no)
+    sequences.written(connection, collection, id, current.map(|row| row.version.seq_no))
 }
 
 fn apply_update_raw(
     connection: &Connection,
-    next_seq_nos: &mut HashMap<Collection, i64>,
+    sequences: &mut Sequences,
     collection: Collection,
     id: &str,
     decide: RawUpdateFn,
@@ -685,7 +898,7 @@ fn apply_update_raw(
         RawDecision::Noop => Ok(Ok(RawOutcome::Noop(current.map(|row| row.version)))),
         RawDecision::Put { source, key } => {
             let seq_no =
-                write_source(connection, next_seq_nos, collection, id, &source, key.as_deref(), current.as_ref())?;
+                write_source(connection, sequences, collection, id, &source, key.as_deref(), current.as_ref())?;
             let version = Version { seq_no, primary_term: PRIMARY_TERM };
             Ok(Ok(if current.is_some() { RawOutcome::Updated(version) } else { RawOutcome::Created(version) }))
         }
@@ -694,7 +907,7 @@ fn apply_update_raw(
 
 fn apply_update(
     connection: &Connection,
-    next_seq_nos: &mut HashMap<Collection, i64>,
+    sequences: &mut Sequences,
     collection: Collection,
     id: &str,
     decide: UpdateFn,
@@ -710,7 +923,7 @@ fn apply_update(
         Decision::Put { source, key } => {
             let source_text = serde_json::to_string(&source).map_err(backend_error)?;
             let seq_no =
-                write_source(connection, next_seq_nos, collection, id, &source_text, key.as_deref(), row.as_ref())?;
+                write_source(connection, sequences, collection, id, &source_text, key.as_deref(), row.as_ref())?;
             let doc = Doc { id: id.to_string(), seq_no, primary_term: PRIMARY_TERM, source };
             Ok(Ok(if current.is_some() { UpdateOutcome::Updated(doc) } else { UpdateOutcome::Created(doc) }))
         }
@@ -718,14 +931,13 @@ fn apply_update(
             let Some(current_doc) = current else {
                 return Ok(Ok(UpdateOutcome::Noop(None)));
             };
-            let next_seq_no = next_seq_nos.entry(collection).or_insert(0);
-            let seq_no = *next_seq_no;
+            let seq_no = sequences.next_seq_no(collection);
             // A tombstone keeps the deletion in the ordered change sequence.
             connection
                 .prepare_cached("UPDATE docs SET seq_no = ?3, key = NULL, source = NULL WHERE coll = ?1 AND id = ?2")
                 .and_then(|mut statement| statement.execute(params![collection.name(), id, seq_no]))
                 .map_err(backend_error)?;
-            *next_seq_no += 1;
+            sequences.written(connection, collection, id, Some(current_doc.seq_no))?;
             Ok(Ok(UpdateOutcome::Deleted(current_doc)))
         }
     }
@@ -799,12 +1011,17 @@ impl Store for SqliteStore {
         self.read(move |connection| {
             let mut statement = connection
                 .prepare_cached(
-                    "SELECT id, seq_no, source FROM docs WHERE coll = ?1 AND seq_no > ?2 ORDER BY seq_no LIMIT ?3",
+                    "SELECT d.id, d.seq_no, d.source FROM changes c CROSS JOIN docs d ON d.coll = c.coll AND d.id = c.id \
+                     WHERE c.coll = ?1 AND c.seq_no > ?2 AND d.seq_no = c.seq_no ORDER BY c.seq_no LIMIT ?3",
                 )
                 .map_err(backend_error)?;
             let rows = statement
                 .query_map(params![collection.name(), after_seq_no, limit as i64], |row| {
-                    Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?, row.get::<_, Option<String>>(2)?))
+                    Ok((
+                        row.get::<_, String>(0)?,
+                        row.get::<_, i64>(1)?,
+                        row.get::<_, Option<SourceText>>(2)?.map(|source| source.0),
+                    ))
                 })
                 .map_err(backend_error)?;
             let mut changes = Vec::new();
@@ -874,7 +1091,15 @@ mod tests {
     async fn the_checkpointer_copies_committed_pages_in_the_background() {
         let dir = tempfile::tempdir().expect("tempdir");
         let store = SqliteStore::open(dir.path()).expect("open");
-        let filler = "x".repeat(3000);
+        // Random letters, which compression cannot shrink.
+        let mut state = 0x2545_f491_4f6c_dd1d_u64;
+        let mut filler = String::with_capacity(3000);
+        for _ in 0..3000 {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            filler.push(char::from(b'a' + (state % 26) as u8));
+        }
         for index in 0..50 {
             super::super::conformance::put(
                 &store,
@@ -978,6 +1203,143 @@ mod tests {
         // Opening again finds the current layout and leaves it alone.
         let store = SqliteStore::open(dir.path()).expect("reopen");
         assert_eq!(store.count(Collection::Profiles).await.expect("count"), 2);
+    }
+
+    fn inspect(dir: &Path) -> Connection {
+        Connection::open(dir.join("profiled.db")).expect("inspect")
+    }
+
+    fn change_entries(dir: &Path) -> Vec<(String, i64)> {
+        let connection = inspect(dir);
+        let mut statement =
+            connection.prepare("SELECT id, seq_no FROM changes ORDER BY coll, seq_no").expect("prepare");
+        let rows = statement.query_map([], |row| Ok((row.get(0)?, row.get(1)?))).expect("query");
+        rows.map(|row| row.expect("row")).collect()
+    }
+
+    /// Version 2 kept the change sequence as an index on `docs`: opening builds the `changes` table from the
+    /// documents' last writes and drops the index.
+    #[tokio::test]
+    async fn opening_a_version_2_directory_builds_the_change_sequence() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        {
+            let connection = Connection::open(dir.path().join("profiled.db")).expect("create");
+            connection
+                .execute_batch(
+                    "CREATE TABLE docs (coll TEXT NOT NULL, id TEXT NOT NULL, seq_no INTEGER NOT NULL,
+                       primary_term INTEGER NOT NULL, key TEXT, source TEXT);
+                     CREATE UNIQUE INDEX docs_by_coll_id ON docs (coll, id);
+                     CREATE INDEX docs_by_coll_key ON docs (coll, key, id);
+                     CREATE INDEX docs_by_seq ON docs (coll, seq_no);
+                     CREATE TABLE collections (coll TEXT PRIMARY KEY, created_at_ms INTEGER NOT NULL);
+                     INSERT INTO collections VALUES ('profiles', 1);
+                     INSERT INTO docs VALUES ('profiles', 'a', 4, 1, 'alice', '{\"n\":1}');
+                     INSERT INTO docs VALUES ('profiles', 'b', 1, 1, NULL, NULL);
+                     INSERT INTO docs VALUES ('roles', 'r', 7, 1, NULL, '{\"r\":1}');
+                     PRAGMA user_version = 2;",
+                )
+                .expect("old layout");
+        }
+        let store = SqliteStore::open(dir.path()).expect("open migrates");
+        let indexes: i64 = inspect(dir.path())
+            .query_row("SELECT COUNT(*) FROM sqlite_master WHERE name = 'docs_by_seq'", [], |row| row.get(0))
+            .expect("indexes");
+        assert_eq!(indexes, 0);
+        assert_eq!(change_entries(dir.path()), vec![("b".into(), 1), ("a".into(), 4), ("r".into(), 7)]);
+        let changes = store.changes_since(Collection::Profiles, -1, 10).await.expect("changes");
+        assert_eq!(
+            changes.iter().map(|change| (change.id.as_str(), change.seq_no)).collect::<Vec<_>>(),
+            [("b", 1), ("a", 4)]
+        );
+        let next = super::super::conformance::put(&store, Collection::Profiles, "b", serde_json::json!({"n": 2})).await;
+        assert_eq!(next.seq_no, 5, "sequences go on from the highest seq_no");
+        let next = super::super::conformance::put(&store, Collection::Roles, "s", serde_json::json!({"s": 1})).await;
+        assert_eq!(next.seq_no, 8);
+    }
+
+    /// Rewriting the same documents over and over keeps the change sequence small: the entries the writes
+    /// supersede are pruned, and the sequence still lists every document once, at its last write.
+    #[tokio::test]
+    async fn superseded_changes_are_pruned() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = SqliteStore::open(dir.path()).expect("open");
+        for round in 0..300 {
+            for id in ["a", "b", "c"] {
+                super::super::conformance::put(&store, Collection::Profiles, id, serde_json::json!({"round": round}))
+                    .await;
+            }
+        }
+        let entries = change_entries(dir.path());
+        assert!(entries.len() <= 12, "{} entries left of 900 writes", entries.len());
+        let changes = store.changes_since(Collection::Profiles, -1, 100).await.expect("changes");
+        assert_eq!(
+            changes.iter().map(|change| (change.id.as_str(), change.seq_no)).collect::<Vec<_>>(),
+            [("a", 897), ("b", 898), ("c", 899)]
+        );
+    }
+
+    /// Entries superseded before the store opened (or by another process) are found by checking the sequence
+    /// against the documents after each open; valid entries stay.
+    #[tokio::test]
+    async fn entries_superseded_before_the_store_opened_are_pruned_after_it_opens() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        {
+            let store = SqliteStore::open(dir.path()).expect("open");
+            for id in ["a", "b"] {
+                super::super::conformance::put(&store, Collection::Profiles, id, serde_json::json!({"n": 1})).await;
+            }
+            store.close().await;
+        }
+        // Another process rewrote `a` at seq_no 10: its entry 0 is stale, and this writer never saw it go.
+        inspect(dir.path())
+            .execute_batch(
+                "UPDATE docs SET seq_no = 10 WHERE id = 'a'; INSERT INTO changes VALUES ('profiles', 10, 'a');",
+            )
+            .expect("a write elsewhere");
+        let store = SqliteStore::open(dir.path()).expect("reopen");
+        for round in 0..20 {
+            super::super::conformance::put(&store, Collection::Profiles, "c", serde_json::json!({"n": round})).await;
+        }
+        let entries = change_entries(dir.path());
+        assert!(!entries.contains(&("a".into(), 0)), "{entries:?}");
+        assert!(entries.contains(&("b".into(), 1)) && entries.contains(&("a".into(), 10)), "{entries:?}");
+        assert_eq!(entries.last(), Some(&("c".into(), 30)));
+    }
+
+    /// Large sources are stored compressed and read back as the same JSON; small ones stay text.
+    #[tokio::test]
+    async fn large_sources_are_stored_compressed() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = SqliteStore::open(dir.path()).expect("open");
+        let large = serde_json::json!({"items": (0..100).map(|n| format!("item number {n}")).collect::<Vec<_>>()});
+        super::super::conformance::put(&store, Collection::Profiles, "large", large.clone()).await;
+        super::super::conformance::put(&store, Collection::Profiles, "small", serde_json::json!({"n": 1})).await;
+        let kinds: Vec<(String, String, i64)> = {
+            let connection = inspect(dir.path());
+            let mut statement =
+                connection.prepare("SELECT id, typeof(source), length(source) FROM docs ORDER BY id").expect("prepare");
+            let rows = statement.query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?))).expect("query");
+            rows.map(|row| row.expect("row")).collect()
+        };
+        assert_eq!(kinds[0].0, "large");
+        assert_eq!(kinds[0].1, "blob");
+        assert!((kinds[0].2 as usize) < serde_json::to_string(&large).expect("text").len() / 2, "{kinds:?}");
+        assert_eq!((kinds[1].0.as_str(), kinds[1].1.as_str()), ("small", "text"));
+        let read = store.get(Collection::Profiles, "large").await.expect("get").expect("found");
+        assert_eq!(read.source, large);
+        let changes = store.changes_since(Collection::Profiles, -1, 10).await.expect("changes");
+        assert_eq!(changes[0].source.as_deref(), Some(serde_json::to_string(&large).expect("text").as_str()));
+    }
+
+    /// A damaged compressed source is a read error, never a panic or a huge allocation.
+    #[test]
+    fn damaged_compressed_sources_fail_to_read() {
+        let mut compressed = lz4_flex::compress_prepend_size(b"{\"n\":1}");
+        assert_eq!(decompress_source(&compressed).expect("intact"), b"{\"n\":1}");
+        compressed[..4].copy_from_slice(&u32::MAX.to_le_bytes());
+        assert!(decompress_source(&compressed).expect_err("claims 4 GB").contains("claims"));
+        assert!(decompress_source(&[1, 0]).is_err());
+        assert!(decompress_source(&[200, 0, 0, 0, 0xff, 0xff]).is_err());
     }
 
     async fn put_job(store: &SqliteStore, id: &str) -> Result<Result<UpdateOutcome, EsError>, StoreError> {
