@@ -125,8 +125,8 @@ fn migrate(connection: &mut Connection) -> Result<(), StoreError> {
         // Every document's last write is its entry in the change sequence.
         transaction
             .execute_batch(
-                "DROP INDEX IF EXISTS docs_by_seq;
-                 INSERT INTO changes (coll, seq_no, id) SELECT coll, seq_no, id FROM docs ORDER BY coll, seq_no;",
+                "INSERT INTO changes (coll, seq_no, id) SELECT coll, seq_no, id FROM docs ORDER BY coll, seq_no;
+                 DROP INDEX IF EXISTS docs_by_seq;",
             )
             .map_err(backend_error)?;
     }
