@@ -1163,16 +1163,36 @@ mod tests {
         store.close().await;
     }
 
+    /// A connection of its own to the store's database file in `dir`, as another process would have.
+    fn inspect(dir: &Path) -> Connection {
+        Connection::open(dir.join("profiled.db")).expect("inspect")
+    }
+
+    /// A data directory whose database an older build wrote: `sql` creates it.
+    fn directory_with(sql: &str) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().expect("tempdir");
+        inspect(dir.path()).execute_batch(sql).expect("old layout");
+        dir
+    }
+
+    /// Every row `sql` selects from the database file in `dir`.
+    fn select<T>(dir: &Path, sql: &str, row: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<T>) -> Vec<T> {
+        let connection = inspect(dir);
+        let mut statement = connection.prepare(sql).expect("prepare");
+        let rows = statement.query_map([], row).expect("query");
+        rows.map(|row| row.expect("row")).collect()
+    }
+
+    fn change_entries(dir: &Path) -> Vec<(String, i64)> {
+        select(dir, "SELECT id, seq_no FROM changes ORDER BY coll, seq_no", |row| Ok((row.get(0)?, row.get(1)?)))
+    }
+
     /// A data directory written by the first layout (documents in a WITHOUT ROWID table) is rebuilt on open,
     /// keeping every document, tombstone, key and the change sequence.
     #[tokio::test]
     async fn opening_a_version_1_directory_migrates_it() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        {
-            let connection = Connection::open(dir.path().join("profiled.db")).expect("create");
-            connection
-                .execute_batch(
-                    "CREATE TABLE docs (coll TEXT NOT NULL, id TEXT NOT NULL, seq_no INTEGER NOT NULL,
+        let dir = directory_with(
+            "CREATE TABLE docs (coll TEXT NOT NULL, id TEXT NOT NULL, seq_no INTEGER NOT NULL,
                        primary_term INTEGER NOT NULL, key TEXT, source TEXT, PRIMARY KEY (coll, id)) WITHOUT ROWID;
                      CREATE INDEX docs_by_coll_key ON docs (coll, key, id);
                      CREATE INDEX docs_by_seq ON docs (coll, seq_no);
@@ -1181,16 +1201,11 @@ mod tests {
                      INSERT INTO docs VALUES ('profiles', 'a', 0, 1, 'alice', '{\"n\":1}');
                      INSERT INTO docs VALUES ('profiles', 'b', 1, 1, NULL, NULL);
                      INSERT INTO docs VALUES ('profiles', 'c', 2, 1, 'carol', '{\"n\":3}');",
-                )
-                .expect("old layout");
-        }
+        );
         let store = SqliteStore::open(dir.path()).expect("open migrates");
-        let layout: String = {
-            let connection = Connection::open(dir.path().join("profiled.db")).expect("inspect");
-            connection
-                .query_row("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'docs'", [], |row| row.get(0))
-                .expect("docs table")
-        };
+        let layout: String = inspect(dir.path())
+            .query_row("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'docs'", [], |row| row.get(0))
+            .expect("docs table");
         assert!(!layout.to_ascii_uppercase().contains("WITHOUT ROWID"), "{layout}");
         let found = store.find_by_key(Collection::Profiles, "carol").await.expect("by key");
         assert_eq!(found.len(), 1);
@@ -1208,28 +1223,12 @@ mod tests {
         assert_eq!(store.count(Collection::Profiles).await.expect("count"), 2);
     }
 
-    fn inspect(dir: &Path) -> Connection {
-        Connection::open(dir.join("profiled.db")).expect("inspect")
-    }
-
-    fn change_entries(dir: &Path) -> Vec<(String, i64)> {
-        let connection = inspect(dir);
-        let mut statement =
-            connection.prepare("SELECT id, seq_no FROM changes ORDER BY coll, seq_no").expect("prepare");
-        let rows = statement.query_map([], |row| Ok((row.get(0)?, row.get(1)?))).expect("query");
-        rows.map(|row| row.expect("row")).collect()
-    }
-
     /// Version 2 kept the change sequence as an index on `docs`: opening builds the `changes` table from the
     /// documents' last writes and drops the index.
     #[tokio::test]
     async fn opening_a_version_2_directory_builds_the_change_sequence() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        {
-            let connection = Connection::open(dir.path().join("profiled.db")).expect("create");
-            connection
-                .execute_batch(
-                    "CREATE TABLE docs (coll TEXT NOT NULL, id TEXT NOT NULL, seq_no INTEGER NOT NULL,
+        let dir = directory_with(
+            "CREATE TABLE docs (coll TEXT NOT NULL, id TEXT NOT NULL, seq_no INTEGER NOT NULL,
                        primary_term INTEGER NOT NULL, key TEXT, source TEXT);
                      CREATE UNIQUE INDEX docs_by_coll_id ON docs (coll, id);
                      CREATE INDEX docs_by_coll_key ON docs (coll, key, id);
@@ -1240,9 +1239,7 @@ mod tests {
                      INSERT INTO docs VALUES ('profiles', 'b', 1, 1, NULL, NULL);
                      INSERT INTO docs VALUES ('roles', 'r', 7, 1, NULL, '{\"r\":1}');
                      PRAGMA user_version = 2;",
-                )
-                .expect("old layout");
-        }
+        );
         let store = SqliteStore::open(dir.path()).expect("open migrates");
         let indexes: i64 = inspect(dir.path())
             .query_row("SELECT COUNT(*) FROM sqlite_master WHERE name = 'docs_by_seq'", [], |row| row.get(0))
@@ -1317,13 +1314,10 @@ mod tests {
         let large = serde_json::json!({"items": (0..100).map(|n| format!("item number {n}")).collect::<Vec<_>>()});
         super::super::conformance::put(&store, Collection::Profiles, "large", large.clone()).await;
         super::super::conformance::put(&store, Collection::Profiles, "small", serde_json::json!({"n": 1})).await;
-        let kinds: Vec<(String, String, i64)> = {
-            let connection = inspect(dir.path());
-            let mut statement =
-                connection.prepare("SELECT id, typeof(source), length(source) FROM docs ORDER BY id").expect("prepare");
-            let rows = statement.query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?))).expect("query");
-            rows.map(|row| row.expect("row")).collect()
-        };
+        let kinds: Vec<(String, String, i64)> =
+            select(dir.path(), "SELECT id, typeof(source), length(source) FROM docs ORDER BY id", |row| {
+                Ok((row.get(0)?, row.get(1)?, row.get(2)?))
+            });
         assert_eq!(kinds[0].0, "large");
         assert_eq!(kinds[0].1, "blob");
         assert!((kinds[0].2 as usize) < serde_json::to_string(&large).expect("text").len() / 2, "{kinds:?}");
