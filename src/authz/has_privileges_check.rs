@@ -12,8 +12,8 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
-use crate::authz::application::{resolve_application_privileges, ApplicationPrivilegeDefinition};
-use crate::authz::application_permission::{build_application_permission, permission_grants};
+use crate::authz::application::{resolve_application_privileges, ApplicationPrivilege, ApplicationPrivilegeDefinition};
+use crate::authz::application_permission::permission_grants;
 use crate::authz::has_privileges::PrivilegesToCheck;
 use crate::authz::index_privilege::resolve_index_privilege;
 use crate::authz::java_order::{java_hash_order, java_string_hash};
@@ -86,6 +86,181 @@ fn compile_pattern(pattern: &str) -> Result<Arc<PatternSet>, EsError> {
     PatternSet::cached(&[pattern]).map_err(|error| EsError::illegal_argument(error.to_string()))
 }
 
+/// A has-privileges request resolved once: its privilege names, its patterns and the application
+/// privileges it asks for. Profile has_privileges checks one request against the distinct role sets of up
+/// to thousands of profiles; only [`PreparedCheck::evaluate`] depends on the permissions.
+pub(crate) struct PreparedCheck<'a> {
+    cluster: Vec<(&'a str, ClusterGrant)>,
+    index: Vec<PreparedIndexPattern<'a>>,
+    application: Vec<PreparedApplication<'a>>,
+    definitions: &'a [ApplicationPrivilegeDefinition],
+}
+
+/// One requested index pattern: what it covers outside the restricted indices (`None` when nothing),
+/// and its privileges, resolved only when the pattern covers something (as Elasticsearch does).
+struct PreparedIndexPattern<'a> {
+    pattern: &'a str,
+    checked: Option<Language>,
+    privileges: Vec<(&'a str, Option<Language>)>,
+}
+
+/// One requested application with its `(resource, privilege)` pairs in request order.
+struct PreparedApplication<'a> {
+    name: &'a str,
+    checks: Vec<PreparedApplicationCheck<'a>>,
+}
+
+struct PreparedApplicationCheck<'a> {
+    resource: &'a str,
+    resource_pattern: Arc<PatternSet>,
+    privilege: &'a str,
+    requested: Vec<ApplicationPrivilege>,
+}
+
+impl<'a> PreparedCheck<'a> {
+    /// Resolves the request. Unknown cluster or index privilege names fail with Elasticsearch's
+    /// `illegal_argument_exception`, in request order.
+    pub(crate) fn new(
+        request: &'a PrivilegesToCheck,
+        definitions: &'a [ApplicationPrivilegeDefinition],
+    ) -> Result<PreparedCheck<'a>, EsError> {
+        let mut cluster = Vec::with_capacity(request.cluster.len());
+        for name in &request.cluster {
+            cluster.push((name.as_str(), resolve_cluster_privilege(name)?.grant));
+        }
+        let mut index = Vec::new();
+        for entry in &request.index {
+            for pattern in unique(&entry.names) {
+                index.push(prepare_index_pattern(pattern, entry.allow_restricted_indices, &entry.privileges)?);
+            }
+        }
+        let mut application_names: Vec<&String> = Vec::new();
+        for entry in &request.application {
+            if !application_names.contains(&&entry.application) {
+                application_names.push(&entry.application);
+            }
+        }
+        let mut application = Vec::with_capacity(application_names.len());
+        for name in application_names {
+            let mut checks = Vec::new();
+            for entry in request.application.iter().filter(|entry| &entry.application == name) {
+                for resource in unique(&entry.resources) {
+                    let resource_pattern = compile_pattern(resource)?;
+                    for privilege in unique(&entry.privileges) {
+                        let names = BTreeSet::from([privilege.clone()]);
+                        checks.push(PreparedApplicationCheck {
+                            resource,
+                            resource_pattern: Arc::clone(&resource_pattern),
+                            privilege,
+                            requested: resolve_application_privileges(name, &names, definitions),
+                        });
+                    }
+                }
+            }
+            application.push(PreparedApplication { name, checks });
+        }
+        Ok(PreparedCheck { cluster, index, application, definitions })
+    }
+
+    /// Checks the request against `permissions` (`RBACEngine.checkPrivileges`).
+    pub(crate) fn evaluate(&self, permissions: &Permissions) -> PrivilegesCheckResult {
+        let mut all_granted = true;
+        let mut cluster = JavaMap::default();
+        for (name, grant) in &self.cluster {
+            let granted = match grant {
+                ClusterGrant::Actions(language) => {
+                    permissions.cluster_actions.as_ref().is_some_and(|mine| language.is_subset_of(mine))
+                }
+                ClusterGrant::ManageOwnApiKey => permissions.manage_own_api_key,
+            };
+            all_granted &= granted;
+            cluster.put(name, granted);
+        }
+        let mut index = ResourceMap::default();
+        for pattern in &self.index {
+            all_granted &= pattern.evaluate(permissions, &mut index);
+        }
+        let permission = permissions.application_permission(self.definitions);
+        let mut applications: Vec<(String, Vec<ResourcePrivileges>)> = Vec::with_capacity(self.application.len());
+        for application in &self.application {
+            let mut resources = ResourceMap::default();
+            for check in &application.checks {
+                let granted = check
+                    .requested
+                    .iter()
+                    .all(|privilege| permission_grants(&permission, privilege, &check.resource_pattern));
+                all_granted &= granted;
+                resources.add(check.resource, check.privilege, granted);
+            }
+            applications.push((application.name.to_string(), resources.build()));
+        }
+        let application = java_hash_order(
+            applications.into_iter().map(|(name, resources)| (java_string_hash(&name), (name, resources))).collect(),
+        );
+        PrivilegesCheckResult {
+            has_all_requested: all_granted,
+            cluster: cluster.into_ordered(),
+            index: index.build(),
+            application,
+        }
+    }
+}
+
+/// Resolves one requested index pattern (`IndicesPermission.checkResourcePrivileges`' request side).
+fn prepare_index_pattern<'a>(
+    pattern: &'a str,
+    allow_restricted_indices: bool,
+    privileges: &'a [String],
+) -> Result<PreparedIndexPattern<'a>, EsError> {
+    let mut checked = Language::of_set(compile_pattern(pattern)?);
+    let concrete_restricted =
+        !pattern.contains('*') && !is_lucene_regex(pattern) && RESTRICTED_INDICES.matches(pattern);
+    if !allow_restricted_indices && !concrete_restricted {
+        checked = checked.minus(&RESTRICTED_INDICES);
+    }
+    if checked.is_empty() {
+        let privileges = unique(privileges).into_iter().map(|privilege| (privilege.as_str(), None)).collect();
+        return Ok(PreparedIndexPattern { pattern, checked: None, privileges });
+    }
+    let mut resolved = Vec::new();
+    for privilege in unique(privileges) {
+        resolved.push((privilege.as_str(), Some(resolve_index_privilege(privilege)?.actions)));
+    }
+    Ok(PreparedIndexPattern { pattern, checked: Some(checked), privileges: resolved })
+}
+
+impl PreparedIndexPattern<'_> {
+    /// Grants each privilege when, over the groups whose index patterns cover the requested pattern,
+    /// the union of the privilege automata covers it.
+    fn evaluate(&self, permissions: &Permissions, results: &mut ResourceMap) -> bool {
+        let Some(checked) = &self.checked else {
+            for (privilege, _) in &self.privileges {
+                results.add(self.pattern, privilege, false);
+            }
+            return false;
+        };
+        let mut allowed: Option<Language> = None;
+        for union in &permissions.index_unions {
+            if checked.is_subset_of(&union.indices) {
+                allowed = Some(match allowed {
+                    Some(allowed) => allowed.union(&union.actions),
+                    None => union.actions.clone(),
+                });
+            }
+        }
+        let mut all_granted = true;
+        for (privilege, actions) in &self.privileges {
+            let granted = match (&allowed, actions) {
+                (Some(union), Some(actions)) => actions.is_subset_of(union),
+                _ => false,
+            };
+            all_granted &= granted;
+            results.add(self.pattern, privilege, granted);
+        }
+        all_granted
+    }
+}
+
 impl Permissions {
     /// Checks the requested privileges. Unknown cluster or index privilege names fail with
     /// Elasticsearch's `illegal_argument_exception`.
@@ -94,101 +269,7 @@ impl Permissions {
         request: &PrivilegesToCheck,
         application_definitions: &[ApplicationPrivilegeDefinition],
     ) -> Result<PrivilegesCheckResult, EsError> {
-        let mut all_granted = true;
-        let mut cluster = JavaMap::default();
-        for name in &request.cluster {
-            let requested = resolve_cluster_privilege(name)?;
-            let granted = match &requested.grant {
-                ClusterGrant::Actions(language) => {
-                    self.cluster_actions.as_ref().is_some_and(|mine| language.is_subset_of(mine))
-                }
-                ClusterGrant::ManageOwnApiKey => self.manage_own_api_key,
-            };
-            all_granted &= granted;
-            cluster.put(name, granted);
-        }
-        let mut index = ResourceMap::default();
-        for entry in &request.index {
-            all_granted &=
-                self.check_index_entry(&entry.names, entry.allow_restricted_indices, &entry.privileges, &mut index)?;
-        }
-        let permission = build_application_permission(&self.applications, application_definitions);
-        let mut applications: Vec<(String, Vec<ResourcePrivileges>)> = Vec::new();
-        let mut application_names: Vec<&String> = Vec::new();
-        for entry in &request.application {
-            if !application_names.contains(&&entry.application) {
-                application_names.push(&entry.application);
-            }
-        }
-        for application in application_names {
-            let mut resources = ResourceMap::default();
-            for entry in request.application.iter().filter(|entry| &entry.application == application) {
-                for resource in unique(&entry.resources) {
-                    let resource_pattern = compile_pattern(resource)?;
-                    for name in unique(&entry.privileges) {
-                        let names = BTreeSet::from([name.clone()]);
-                        let requested = resolve_application_privileges(application, &names, application_definitions);
-                        let granted = requested
-                            .iter()
-                            .all(|privilege| permission_grants(&permission, privilege, &resource_pattern));
-                        all_granted &= granted;
-                        resources.add(resource, name, granted);
-                    }
-                }
-            }
-            applications.push((application.clone(), resources.build()));
-        }
-        let application = java_hash_order(
-            applications.into_iter().map(|(name, resources)| (java_string_hash(&name), (name, resources))).collect(),
-        );
-        Ok(PrivilegesCheckResult {
-            has_all_requested: all_granted,
-            cluster: cluster.into_ordered(),
-            index: index.build(),
-            application,
-        })
-    }
-
-    /// `IndicesPermission.checkResourcePrivileges` for one requested entry.
-    fn check_index_entry(
-        &self,
-        patterns: &[String],
-        allow_restricted_indices: bool,
-        privileges: &[String],
-        results: &mut ResourceMap,
-    ) -> Result<bool, EsError> {
-        let mut all_granted = true;
-        for pattern in unique(patterns) {
-            let mut checked = Language::of_set(compile_pattern(pattern)?);
-            let concrete_restricted =
-                !pattern.contains('*') && !is_lucene_regex(pattern) && RESTRICTED_INDICES.matches(pattern);
-            if !allow_restricted_indices && !concrete_restricted {
-                checked = checked.minus(&RESTRICTED_INDICES);
-            }
-            if checked.is_empty() {
-                for privilege in unique(privileges) {
-                    results.add(pattern, privilege, false);
-                }
-                all_granted = false;
-                continue;
-            }
-            let mut allowed: Option<Language> = None;
-            for union in &self.index_unions {
-                if checked.is_subset_of(&union.indices) {
-                    allowed = Some(match allowed {
-                        Some(allowed) => allowed.union(&union.actions),
-                        None => union.actions.clone(),
-                    });
-                }
-            }
-            for privilege in unique(privileges) {
-                let requested = resolve_index_privilege(privilege)?;
-                let granted = allowed.as_ref().is_some_and(|union| requested.actions.is_subset_of(union));
-                all_granted &= granted;
-                results.add(pattern, privilege, granted);
-            }
-        }
-        Ok(all_granted)
+        Ok(PreparedCheck::new(request, application_definitions)?.evaluate(self))
     }
 }
 

@@ -176,3 +176,38 @@ fn response_shape() {
     let index_keys: Vec<&String> = rendered["index"].as_object().unwrap().keys().collect();
     assert_eq!(index_keys, ["inventory", "products", "suppliers"]);
 }
+
+/// One prepared request checked against several role sets answers as a fresh check of each would,
+/// and keeps each role set's application permission for the next check.
+#[test]
+fn a_prepared_check_is_reusable_across_permissions() {
+    use crate::authz::has_privileges_check::PreparedCheck;
+    let body = json!({
+        "cluster": ["monitor"],
+        "index": [{"names": ["logs-*", ".security"], "privileges": ["read"]}],
+        "application": [{"application": "kibana-.kibana", "resources": ["space:default"], "privileges": ["login:"]}],
+    });
+    let to_check = request(body);
+    let prepared = PreparedCheck::new(&to_check, &[]).unwrap();
+    let roles = [
+        role(json!({"cluster": ["monitor"], "indices": [{"names": ["logs-*"], "privileges": ["read"]}]})),
+        role(
+            json!({"cluster": ["all"], "indices": [{"names": ["*"], "privileges": ["all"], "allow_restricted_indices": true}],
+            "applications": [{"application": "kibana-.kibana", "resources": ["*"], "privileges": ["*"]}]}),
+        ),
+        role(
+            json!({"applications": [{"application": "kibana-*", "resources": ["space:*"], "privileges": ["login:", "feature_x.read"]}]}),
+        ),
+    ];
+    for role in &roles {
+        let permissions = Permissions::from_roles(&[role]);
+        let fresh = Permissions::from_roles(&[role]).check_privileges(&to_check, &[]).unwrap();
+        assert_eq!(prepared.evaluate(&permissions), fresh);
+        assert_eq!(prepared.evaluate(&permissions), fresh, "the kept application permission answers the same");
+    }
+    let granted: Vec<bool> =
+        roles.iter().map(|role| prepared.evaluate(&Permissions::from_roles(&[role])).has_all_requested).collect();
+    assert_eq!(granted, [false, true, false]);
+    let unknown = request(json!({"index": [{"names": ["x"], "privileges": ["read", "bar"]}], "cluster": ["monitor"]}));
+    assert!(PreparedCheck::new(&unknown, &[]).err().unwrap().reason.starts_with("unknown index privilege [bar]."));
+}

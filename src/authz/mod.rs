@@ -42,7 +42,7 @@ pub(crate) use has_privileges::{
     parse_privileges_to_check, ApplicationResourcePrivileges, IndexPrivilegesToCheck, PrivilegesToCheck,
 };
 #[allow(unused_imports)]
-pub(crate) use has_privileges_check::{PrivilegesCheckResult, ResourcePrivileges};
+pub(crate) use has_privileges_check::{PreparedCheck, PrivilegesCheckResult, ResourcePrivileges};
 #[allow(unused_imports)]
 pub(crate) use permissions::Permissions;
 #[allow(unused_imports)]

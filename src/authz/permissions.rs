@@ -2,9 +2,12 @@
 //! builds it): cluster privileges merged into one action automaton, index groups collated by
 //! index names, application entries, run-as patterns and configurable privileges.
 
+use std::borrow::Cow;
 use std::collections::BTreeSet;
-use std::sync::{Arc, LazyLock};
+use std::sync::{Arc, LazyLock, OnceLock};
 
+use crate::authz::application::ApplicationPrivilegeDefinition;
+use crate::authz::application_permission::{build_application_permission, ApplicationPermissionEntry};
 use crate::authz::index_privilege::{resolve_by_selector, IndexPrivilege};
 use crate::authz::java_order::{java_hash_order, java_set_hash};
 use crate::authz::language::Language;
@@ -94,6 +97,8 @@ pub(crate) struct Permissions {
     /// (`IndicesPermission.indexGroupAutomatons`), compiled lazily and reused across checks.
     pub(crate) index_unions: Vec<IndexUnion>,
     pub(crate) applications: Vec<ApplicationEntry>,
+    /// `applications` resolved without stored application privileges, built on first use.
+    application_permission: OnceLock<Vec<ApplicationPermissionEntry>>,
     pub(crate) run_as: Vec<String>,
     run_as_matcher: Option<Arc<PatternSet>>,
     pub(crate) remote_indices: Vec<RemoteIndicesPrivileges>,
@@ -220,6 +225,21 @@ impl Permissions {
                 queries: merged.queries.clone(),
                 index_language: index_language.clone(),
             });
+        }
+    }
+
+    /// The application permission (`ApplicationPermission`) of these roles against the stored
+    /// application privileges. Without any, it is built once and kept: a has-privileges check reuses it.
+    pub(crate) fn application_permission(
+        &self,
+        definitions: &[ApplicationPrivilegeDefinition],
+    ) -> Cow<'_, [ApplicationPermissionEntry]> {
+        if definitions.is_empty() {
+            Cow::Borrowed(
+                self.application_permission.get_or_init(|| build_application_permission(&self.applications, &[])),
+            )
+        } else {
+            Cow::Owned(build_application_permission(&self.applications, definitions))
         }
     }
 

@@ -9,7 +9,6 @@ use std::collections::BTreeSet;
 use serde_json::{json, Map, Value};
 
 use crate::authz::application::{ApplicationPrivilege, ApplicationPrivilegeDefinition};
-use crate::authz::application_permission::build_application_permission;
 use crate::authz::java_order::{java_hash_order, java_hash_set_order, java_set_hash, java_string_hash};
 use crate::authz::language::Language;
 use crate::authz::pattern::PatternSet;
@@ -141,7 +140,7 @@ impl Permissions {
     }
 
     fn applications_json(&self, definitions: &[ApplicationPrivilegeDefinition]) -> Vec<Value> {
-        let entries = build_application_permission(&self.applications, definitions);
+        let entries = self.application_permission(definitions);
         let applications = java_hash_set_order(entries.iter().map(|entry| entry.privilege.application.clone()));
         let mut rendered: Vec<Value> = Vec::new();
         for application in applications {

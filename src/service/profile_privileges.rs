@@ -1,11 +1,9 @@
 //! Has-privileges for profiles (spec §8): which profiles' users hold the requested privileges.
 
-use std::collections::HashMap;
-
 use serde_json::{json, Value};
 
 use crate::app::AppState;
-use crate::authz::{parse_privileges_to_check, PrivilegesToCheck};
+use crate::authz::{parse_privileges_to_check, PreparedCheck, PrivilegesToCheck};
 use crate::error::EsError;
 use crate::service::profiles::{errors_json, get_profiles};
 
@@ -96,24 +94,27 @@ pub(crate) async fn has_privileges(state: &AppState, request: ProfileHasPrivileg
     if !lookup.index_exists {
         return Ok(json!({ "has_privilege_uids": [] }));
     }
+    let prepared = PreparedCheck::new(&request.privileges, &[]);
     let mut has_privilege_uids = Vec::new();
     let mut errors = lookup.errors;
-    // Profiles mostly share a handful of role sets: each distinct set is checked once per request.
-    let mut checked: HashMap<&[String], Result<bool, EsError>> = HashMap::new();
+    // Profiles mostly share a handful of role sets: each distinct set is checked once per request, and
+    // a short list compares faster than hashing every profile's roles.
+    let mut checked: Vec<(&[String], Result<bool, EsError>)> = Vec::new();
     for cached in &lookup.found {
         if !cached.enabled {
             continue;
         }
         let roles = cached.user.roles.as_slice();
-        let outcome = match checked.get(roles) {
-            Some(outcome) => outcome.clone(),
+        let outcome = match checked.iter().find(|(known, _)| *known == roles) {
+            Some((_, outcome)) => outcome.clone(),
             None => {
-                let resolved = state.roles.resolve(roles).await?;
-                let outcome = resolved
-                    .permissions
-                    .check_privileges(&request.privileges, &[])
-                    .map(|result| result.has_all_requested);
-                checked.insert(roles, outcome.clone());
+                let outcome = match &prepared {
+                    Ok(prepared) => {
+                        Ok(prepared.evaluate(&state.roles.resolve(roles).await?.permissions).has_all_requested)
+                    }
+                    Err(error) => Err(error.clone()),
+                };
+                checked.push((roles, outcome.clone()));
                 outcome
             }
         };

@@ -178,6 +178,16 @@ def test_has_privileges_of_profiles(kibana_server):
         uids=[JACK_UID], privileges={"cluster": ["monitor"], "index": [{"names": ["metrics-1"], "privileges": ["read"]}]}
     ).body
     assert result == {"has_privilege_uids": [JACK_UID]}
+    # An unknown privilege fails the check of every enabled profile, each with its own error.
+    result = es.security.has_privileges_user_profile(
+        uids=[JACK_UID, DOE_UID, JOE_UID], privileges={"index": [{"names": ["x"], "privileges": ["bar"]}]}
+    ).body
+    assert result["has_privilege_uids"] == []
+    assert result["errors"]["count"] == 2
+    assert sorted(result["errors"]["details"]) == sorted([JACK_UID, DOE_UID])
+    for detail in result["errors"]["details"].values():
+        assert detail["type"] == "illegal_argument_exception"
+        assert detail["reason"].startswith("unknown index privilege [bar].")
 
 
 def test_activation_errors(kibana_server):
