@@ -15,7 +15,7 @@ use crate::domain::profile::IndexedProfile;
 use crate::error::EsError;
 use crate::search::{IndexChange, ProfileIndex, SearchError, SuggestDocument, SuggestQuery, SuggestResult};
 use crate::service::profile_cache::ProfileCache;
-use crate::store::{Collection, Store, StoreError};
+use crate::store::{ChangeSource, Collection, Store, StoreError};
 
 fn hash_of(bytes: &[u8]) -> u64 {
     use std::hash::{Hash, Hasher};
@@ -130,11 +130,16 @@ impl ProfileSearch {
             let uid = change.id.strip_prefix("profile_").unwrap_or(&change.id);
             self.cache.invalidate_older_than(uid, change.seq_no);
             let uid_hash = hash_of(uid.as_bytes());
-            let Some(source) = change.source else {
-                self.cache.invalidate_all_keys();
-                self.remember_indexed(uid_hash, None);
-                index_changes.push(IndexChange::Delete { uid: uid.to_string() });
-                continue;
+            let source = match change.source {
+                ChangeSource::Document(source) => source,
+                // A write that left the indexed fields as this indexer last saw them (a data update).
+                ChangeSource::Unchanged => continue,
+                ChangeSource::Deleted => {
+                    self.cache.invalidate_all_keys();
+                    self.remember_indexed(uid_hash, None);
+                    index_changes.push(IndexChange::Delete { uid: uid.to_string() });
+                    continue;
+                }
             };
             let profile = IndexedProfile::from_source_text(&source)?;
             if !self.has_indexed(uid_hash) {

@@ -580,8 +580,8 @@ async fn update_profile(
                 if !change(&mut profile) {
                     return Ok(RawDecision::Noop);
                 }
-                changes_index_in_write
-                    .store(before != IndexedFields::of(&profile), std::sync::atomic::Ordering::Release);
+                let indexed_fields_changed = before != IndexedFields::of(&profile);
+                changes_index_in_write.store(indexed_fields_changed, std::sync::atomic::Ordering::Release);
                 let source = profile.to_source_text()?;
                 let size = source.len();
                 if size > max_size {
@@ -590,7 +590,7 @@ async fn update_profile(
                         profile.uid
                     )));
                 }
-                Ok(RawDecision::Put { source, key: Some(profile.user.username) })
+                Ok(RawDecision::Put { source, key: Some(profile.user.username), minor: !indexed_fields_changed })
             }),
         )
         .await?;

@@ -11,7 +11,7 @@ use std::sync::{Arc, RwLock};
 
 use crate::domain::role_mapping::{mapped_roles, RoleMapping, UserData};
 use crate::error::EsError;
-use crate::store::{Collection, Decision, Store, UpdateOutcome};
+use crate::store::{ChangeSource, Collection, Decision, Store, UpdateOutcome};
 
 /// How many changes are read from the feed per round trip.
 const CHANGES_BATCH: usize = 1_000;
@@ -104,8 +104,11 @@ impl RoleMapper {
             };
             let mut next = Snapshot { seq_no: last.seq_no, mappings: snapshot.mappings.clone() };
             for change in &changes {
+                if change.source == ChangeSource::Unchanged {
+                    continue;
+                }
                 next.mappings.remove(&change.id);
-                let Some(source) = &change.source else {
+                let ChangeSource::Document(source) = &change.source else {
                     continue;
                 };
                 let parsed = serde_json::from_str::<serde_json::Value>(source)

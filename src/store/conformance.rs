@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use serde_json::{json, Value};
 
-use super::{Collection, Decision, Doc, RawDecision, RawOutcome, Store, UpdateOutcome, Version};
+use super::{ChangeSource, Collection, Decision, Doc, RawDecision, RawOutcome, Store, UpdateOutcome, Version};
 use crate::error::EsError;
 
 /// Writes `source` as document `id` and returns the written document.
@@ -108,8 +108,10 @@ pub(crate) async fn delete_removes_and_appears_in_changes(store: Arc<dyn Store>)
         .expect("decision");
     assert_eq!(missing, UpdateOutcome::Noop(None));
     let changes = store.changes_since(Collection::Roles, -1, 100).await.expect("changes");
-    let summary: Vec<(String, i64, bool)> =
-        changes.iter().map(|change| (change.id.clone(), change.seq_no, change.source.is_some())).collect();
+    let summary: Vec<(String, i64, bool)> = changes
+        .iter()
+        .map(|change| (change.id.clone(), change.seq_no, change.source != ChangeSource::Deleted))
+        .collect();
     assert_eq!(summary, vec![("b".to_string(), 1, true), ("a".to_string(), 2, false)]);
     // A deleted document can be created again, with a fresh sequence number.
     let again = put(store.as_ref(), Collection::Roles, "a", json!({"x": 3})).await;
@@ -128,9 +130,8 @@ pub(crate) async fn changes_since_pages_in_order(store: Arc<dyn Store>) {
     let second_page = store.changes_since(Collection::Profiles, last_seen, 10).await.expect("changes");
     let ids: Vec<&str> = second_page.iter().map(|change| change.id.as_str()).collect();
     assert_eq!(ids, vec!["p4", "p1"]);
-    let source =
-        second_page[1].source.as_deref().map(|text| serde_json::from_str::<serde_json::Value>(text).expect("json"));
-    assert_eq!(source, Some(json!({"i": 10})));
+    let ChangeSource::Document(source) = &second_page[1].source else { panic!("{:?}", second_page[1]) };
+    assert_eq!(serde_json::from_str::<serde_json::Value>(source).expect("json"), json!({"i": 10}));
 }
 
 pub(crate) async fn find_by_key_and_multi_get(store: Arc<dyn Store>) {
@@ -208,7 +209,9 @@ pub(crate) async fn raw_updates_see_and_write_text(store: Arc<dyn Store>) {
         .update_raw(
             Collection::Profiles,
             "r",
-            Box::new(|_| Ok(RawDecision::Put { source: r#"{"n":1,"key":"k"}"#.into(), key: Some("k".into()) })),
+            Box::new(|_| {
+                Ok(RawDecision::Put { source: r#"{"n":1,"key":"k"}"#.into(), key: Some("k".into()), minor: false })
+            }),
         )
         .await
         .expect("store works")
@@ -223,7 +226,7 @@ pub(crate) async fn raw_updates_see_and_write_text(store: Arc<dyn Store>) {
                 assert_eq!(current.version, first);
                 let value: Value = serde_json::from_str(current.source).expect("json");
                 assert_eq!(value, json!({"n": 1, "key": "k"}));
-                Ok(RawDecision::Put { source: r#"{"n":2,"key":"k"}"#.into(), key: Some("k".into()) })
+                Ok(RawDecision::Put { source: r#"{"n":2,"key":"k"}"#.into(), key: Some("k".into()), minor: false })
             }),
         )
         .await
@@ -244,6 +247,64 @@ pub(crate) async fn raw_updates_see_and_write_text(store: Arc<dyn Store>) {
     assert_eq!(noop.expect("accepted"), RawOutcome::Noop(Some(Version { seq_no: first.seq_no + 1, primary_term: 1 })));
 }
 
+/// Writes `source` to `id` through `update_raw`, as a minor write or not; returns the new seq_no.
+async fn put_raw(store: &dyn Store, id: &str, source: &str, minor: bool) -> i64 {
+    let source = source.to_string();
+    let outcome = store
+        .update_raw(Collection::Profiles, id, Box::new(move |_| Ok(RawDecision::Put { source, key: None, minor })))
+        .await
+        .expect("store works")
+        .expect("accepted");
+    match outcome {
+        RawOutcome::Created(version) | RawOutcome::Updated(version) => version.seq_no,
+        other => panic!("unexpected {other:?}"),
+    }
+}
+
+pub(crate) async fn minor_writes_are_reported_without_source_past_the_last_major_write(store: Arc<dyn Store>) {
+    // Creating is major even when the decision says minor.
+    let created = put_raw(store.as_ref(), "m", r#"{"v":0}"#, true).await;
+    let first_minor = put_raw(store.as_ref(), "m", r#"{"v":1}"#, true).await;
+    let second_minor = put_raw(store.as_ref(), "m", r#"{"v":2}"#, true).await;
+    let document = |text: &str| ChangeSource::Document(text.to_string());
+    // A reader that has not seen the last major write gets the current source.
+    let from_start = store.changes_since(Collection::Profiles, created - 1, 10).await.expect("changes");
+    assert_eq!(
+        from_start.last().map(|change| (change.seq_no, &change.source)),
+        Some((second_minor, &document(r#"{"v":2}"#)))
+    );
+    assert!(from_start.iter().all(|change| change.source == document(r#"{"v":2}"#)), "{from_start:?}");
+    // Past it, minor writes come without their source, in order; superseded ones may or may not be reported.
+    let past_major = store.changes_since(Collection::Profiles, created, 10).await.expect("changes");
+    assert!(past_major.iter().all(|change| change.source == ChangeSource::Unchanged), "{past_major:?}");
+    assert_eq!(past_major.last().map(|change| change.seq_no), Some(second_minor));
+    let past_first_minor = store.changes_since(Collection::Profiles, first_minor, 10).await.expect("changes");
+    let summary: Vec<(i64, &ChangeSource)> =
+        past_first_minor.iter().map(|change| (change.seq_no, &change.source)).collect();
+    assert_eq!(summary, vec![(second_minor, &ChangeSource::Unchanged)]);
+    // A major write is reported with its source, to every reader; minor writes after it refer to it.
+    let major = put_raw(store.as_ref(), "m", r#"{"v":3}"#, false).await;
+    let after_major = store.changes_since(Collection::Profiles, created, 10).await.expect("changes");
+    assert_eq!(
+        after_major.last().map(|change| (change.seq_no, &change.source)),
+        Some((major, &document(r#"{"v":3}"#)))
+    );
+    let next_minor = put_raw(store.as_ref(), "m", r#"{"v":4}"#, true).await;
+    let before_major = store.changes_since(Collection::Profiles, second_minor, 10).await.expect("changes");
+    assert_eq!(
+        before_major.last().map(|change| (change.seq_no, &change.source)),
+        Some((next_minor, &document(r#"{"v":4}"#)))
+    );
+    let past_new_major = store.changes_since(Collection::Profiles, major, 10).await.expect("changes");
+    let summary: Vec<(i64, &ChangeSource)> =
+        past_new_major.iter().map(|change| (change.seq_no, &change.source)).collect();
+    assert_eq!(summary, vec![(next_minor, &ChangeSource::Unchanged)]);
+    // A deletion is major.
+    store.update(Collection::Profiles, "m", Box::new(|_| Ok(Decision::Delete))).await.expect("store").expect("deleted");
+    let deleted = store.changes_since(Collection::Profiles, next_minor, 10).await.expect("changes");
+    assert_eq!(deleted.iter().map(|change| &change.source).collect::<Vec<_>>(), vec![&ChangeSource::Deleted]);
+}
+
 /// Expands every conformance test as a `#[tokio::test]` for the backend built by `$make_store`.
 #[macro_export]
 #[doc(hidden)]
@@ -254,7 +315,8 @@ macro_rules! store_conformance_suite {
             update_sees_current_document, failed_decision_writes_nothing, noop_keeps_version,
             delete_removes_and_appears_in_changes, changes_since_pages_in_order, find_by_key_and_multi_get,
             ensure_collection_creates_empty_collection, concurrent_updates_are_serialized,
-            closed_store_refuses_writes, raw_updates_see_and_write_text);
+            closed_store_refuses_writes, raw_updates_see_and_write_text,
+            minor_writes_are_reported_without_source_past_the_last_major_write);
     };
     (@tests $make_store:ident, $($name:ident),+) => {
         mod conformance_suite {

@@ -78,9 +78,21 @@ pub struct Change {
     pub id: String,
     /// Sequence number of the change.
     pub seq_no: i64,
-    /// The new source as JSON text (readers of the feed parse only what they need), or `None` when the
-    /// document was deleted.
-    pub source: Option<String>,
+    /// What the change left.
+    pub source: ChangeSource,
+}
+
+/// What a [`Change`] carries.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ChangeSource {
+    /// The new source as JSON text (readers of the feed parse only what they need).
+    Document(String),
+    /// The document was deleted.
+    Deleted,
+    /// A minor write (see [`RawDecision::Put`]) to a document whose last major write is at or before the
+    /// reader's position: the reader has seen everything it derives from this document, and the source is
+    /// not read.
+    Unchanged,
 }
 
 /// What an update decision wants written.
@@ -132,8 +144,11 @@ pub struct RawDoc<'a> {
 /// What a raw update decision wants written.
 #[derive(Debug, Clone, PartialEq)]
 pub enum RawDecision {
-    /// Write this source (JSON text of an object), with this secondary lookup key.
-    Put { source: String, key: Option<String> },
+    /// Write this source (JSON text of an object), with this secondary lookup key. A `minor` write changes
+    /// nothing that readers of the change sequence derive from the source (for profiles: the fields the
+    /// suggest index holds), compared with the version it replaces; readers already past the document's last
+    /// major write see its change as [`ChangeSource::Unchanged`]. Creating a document is always major.
+    Put { source: String, key: Option<String>, minor: bool },
     /// Write nothing.
     Noop,
 }
@@ -218,7 +233,7 @@ pub trait Store: Send + Sync + fmt::Debug + 'static {
                     });
                     match decide(raw)? {
                         RawDecision::Noop => Ok(Decision::Noop),
-                        RawDecision::Put { source, key } => {
+                        RawDecision::Put { source, key, minor: _ } => {
                             let source =
                                 serde_json::from_str(&source).map_err(|error| EsError::internal(error.to_string()))?;
                             Ok(Decision::Put { source, key })
@@ -237,7 +252,8 @@ pub trait Store: Send + Sync + fmt::Debug + 'static {
     }
 
     /// Returns the changes with `seq_no > after_seq_no`, oldest first, at most `limit`.
-    /// Only the latest change of each document is kept.
+    /// Only the latest change of each document is kept, except that a change reported as
+    /// [`ChangeSource::Unchanged`] may be followed by a later change of the same document.
     async fn changes_since(
         &self,
         collection: Collection,

@@ -21,8 +21,8 @@ use rusqlite::{params, Connection, OpenFlags, OptionalExtension, ToSql};
 use tokio::sync::oneshot;
 
 use super::{
-    Change, Collection, Decision, Doc, RawDecision, RawDoc, RawOutcome, RawUpdateFn, Store, StoreError, UpdateFn,
-    UpdateOutcome, Version,
+    Change, ChangeSource, Collection, Decision, Doc, RawDecision, RawDoc, RawOutcome, RawUpdateFn, Store, StoreError,
+    UpdateFn, UpdateOutcome, Version,
 };
 use crate::error::EsError;
 
@@ -57,7 +57,7 @@ const WAL_RESTART_PAGES: u32 = 4096;
 const COMPRESS_FROM_BYTES: usize = 512;
 
 /// The layout version this build writes, kept in SQLite's `user_version`.
-const SCHEMA_VERSION: i64 = 3;
+const SCHEMA_VERSION: i64 = 4;
 
 /// Documents live in a rowid table with a unique index on `(coll, id)`. (Version 1 keyed a WITHOUT ROWID
 /// table by `(coll, id)`: its rows are the whole documents, and a lookup that compares against a row spilling
@@ -69,6 +69,11 @@ const SCHEMA_VERSION: i64 = 3;
 /// later write superseded are pruned in the background ([`ChangePruner`]). (Version 2 kept an index on
 /// `(coll, seq_no)` of `docs` instead: every update then moved the document's entry from a random page of the
 /// index to its end, one more page written to the log, and checkpointed again, per update.)
+///
+/// `major_seq_no`, on a document and on each entry, is the seq_no of the document's last major write (see
+/// [`RawDecision::Put`]): a reader past it takes a minor write's entry as it is, without reading the document.
+/// (Before version 4, the suggest indexer read and parsed every updated profile, two b-tree lookups in a read
+/// connection's emptied page cache per update, to find that a data update changed nothing it indexes.)
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS docs (
     coll TEXT NOT NULL,
@@ -76,6 +81,7 @@ CREATE TABLE IF NOT EXISTS docs (
     seq_no INTEGER NOT NULL,
     primary_term INTEGER NOT NULL,
     key TEXT,
+    major_seq_no INTEGER,
     source TEXT
 );
 CREATE UNIQUE INDEX IF NOT EXISTS docs_by_coll_id ON docs (coll, id);
@@ -84,6 +90,7 @@ CREATE TABLE IF NOT EXISTS changes (
     coll TEXT NOT NULL,
     seq_no INTEGER NOT NULL,
     id TEXT NOT NULL,
+    major_seq_no INTEGER,
     PRIMARY KEY (coll, seq_no)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS collections (
@@ -133,8 +140,26 @@ fn migrate(connection: &mut Connection) -> Result<(), StoreError> {
             )
             .map_err(backend_error)?;
     }
+    // Version 4: the seq_no of each document's last major write, on the document and on each entry. Existing
+    // rows keep NULL, which reads as "major": their changes are reported with their source, as before.
+    add_column_if_missing(&transaction, "docs", "major_seq_no INTEGER")?;
+    add_column_if_missing(&transaction, "changes", "major_seq_no INTEGER")?;
     transaction.execute_batch(&format!("PRAGMA user_version = {SCHEMA_VERSION};")).map_err(backend_error)?;
     transaction.commit().map_err(backend_error)
+}
+
+/// Adds `definition` (a column name and its type) to `table` unless the table already has that column.
+fn add_column_if_missing(connection: &Connection, table: &str, definition: &str) -> Result<(), StoreError> {
+    let name = definition.split_whitespace().next().unwrap_or(definition);
+    let present: bool = connection
+        .query_row("SELECT COUNT(*) > 0 FROM pragma_table_info(?1) WHERE name = ?2", params![table, name], |row| {
+            row.get(0)
+        })
+        .map_err(backend_error)?;
+    if !present {
+        connection.execute_batch(&format!("ALTER TABLE {table} ADD COLUMN {definition};")).map_err(backend_error)?;
+    }
+    Ok(())
 }
 
 type UpdateReply = oneshot::Sender<Result<Result<UpdateOutcome, EsError>, StoreError>>;
@@ -365,6 +390,51 @@ fn read_docs_where(connection: &Connection, sql: &str, parameters: &[&str]) -> R
         docs.push(row_to_doc(id, seq_no, primary_term, &source_text)?);
     }
     Ok(docs)
+}
+
+/// Reads the change sequence after `after_seq_no` (see [`Store::changes_since`]). The entry of a minor write
+/// whose last major write the reader has passed is reported as [`ChangeSource::Unchanged`], from the entry
+/// alone; any other entry is checked against its document (only a document's last write is reported) and
+/// carries the source. The scan stops after `limit` changes, without an SQL `LIMIT`: SQLite prepares a
+/// statement again on every run when the value bound to its `LIMIT` changes.
+fn read_changes(
+    connection: &Connection,
+    collection: Collection,
+    after_seq_no: i64,
+    limit: usize,
+) -> Result<Vec<Change>, StoreError> {
+    let mut entries = connection
+        .prepare_cached("SELECT seq_no, id, major_seq_no FROM changes WHERE coll = ?1 AND seq_no > ?2 ORDER BY seq_no")
+        .map_err(backend_error)?;
+    let mut document = connection
+        .prepare_cached("SELECT seq_no, source FROM docs WHERE coll = ?1 AND id = ?2")
+        .map_err(backend_error)?;
+    let mut rows = entries.query(params![collection.name(), after_seq_no]).map_err(backend_error)?;
+    let mut changes = Vec::new();
+    while changes.len() < limit {
+        let Some(row) = rows.next().map_err(backend_error)? else {
+            break;
+        };
+        let seq_no: i64 = row.get(0).map_err(backend_error)?;
+        let id: String = row.get(1).map_err(backend_error)?;
+        let major_seq_no: Option<i64> = row.get(2).map_err(backend_error)?;
+        if major_seq_no.is_some_and(|major_seq_no| major_seq_no <= after_seq_no) {
+            changes.push(Change { id, seq_no, source: ChangeSource::Unchanged });
+            continue;
+        }
+        let current = document
+            .query_row(params![collection.name(), &id], |row| {
+                Ok((row.get::<_, i64>(0)?, row.get::<_, Option<SourceText>>(1)?))
+            })
+            .optional()
+            .map_err(backend_error)?;
+        // An entry a later write superseded is skipped: that write's own entry follows.
+        if let Some((_, source)) = current.filter(|(current_seq_no, _)| *current_seq_no == seq_no) {
+            let source = source.map_or(ChangeSource::Deleted, |source| ChangeSource::Document(source.0));
+            changes.push(Change { id, seq_no, source });
+        }
+    }
+    Ok(changes)
 }
 
 /// Answers a caller once its batch is committed (`Ok`) and durable, or failed.
@@ -791,6 +861,8 @@ struct StoredRow {
     version: Version,
     source: String,
     key: Option<String>,
+    /// The seq_no of the document's last major write (NULL in rows written before version 4).
+    major_seq_no: Option<i64>,
 }
 
 impl StoredRow {
@@ -802,7 +874,8 @@ impl StoredRow {
 fn read_row(connection: &Connection, collection: Collection, id: &str) -> Result<Option<StoredRow>, StoreError> {
     connection
         .prepare_cached(
-            "SELECT seq_no, primary_term, source, key FROM docs WHERE coll = ?1 AND id = ?2 AND source IS NOT NULL",
+            "SELECT seq_no, primary_term, source, key, major_seq_no FROM docs \
+             WHERE coll = ?1 AND id = ?2 AND source IS NOT NULL",
         )
         .and_then(|mut statement| {
             statement
@@ -811,6 +884,7 @@ fn read_row(connection: &Connection, collection: Collection, id: &str) -> Result
                         version: Version { seq_no: row.get(0)?, primary_term: row.get(1)? },
                         source: row.get::<_, SourceText>(2)?.0,
                         key: row.get(3)?,
+                        major_seq_no: row.get(4)?,
                     })
                 })
                 .optional()
@@ -831,19 +905,21 @@ impl Sequences {
         self.next.get(&collection).copied().unwrap_or(0)
     }
 
-    /// Records that `id` was written at `next_seq_no(collection)`, superseding its entry `previous`: appends
-    /// the new entry to the change sequence and returns its `seq_no`.
+    /// Records that `id` was written at `next_seq_no(collection)`, superseding its entry `previous`, with
+    /// `major_seq_no` its last major write: appends the new entry to the change sequence and returns its
+    /// `seq_no`.
     fn written(
         &mut self,
         connection: &Connection,
         collection: Collection,
         id: &str,
         previous: Option<i64>,
+        major_seq_no: i64,
     ) -> Result<i64, StoreError> {
         let seq_no = self.next_seq_no(collection);
         connection
-            .prepare_cached("INSERT INTO changes (coll, seq_no, id) VALUES (?1, ?2, ?3)")
-            .and_then(|mut statement| statement.execute(params![collection.name(), seq_no, id]))
+            .prepare_cached("INSERT INTO changes (coll, seq_no, id, major_seq_no) VALUES (?1, ?2, ?3, ?4)")
+            .and_then(|mut statement| statement.execute(params![collection.name(), seq_no, id, major_seq_no]))
             .map_err(backend_error)?;
         self.next.insert(collection, seq_no + 1);
         self.superseded.extend(previous.map(|previous| (collection, previous)));
@@ -851,7 +927,10 @@ impl Sequences {
     }
 }
 
-/// Writes `source` as the next version of `id`; `current` is the live row, if any. Returns the new seq_no.
+/// Writes `source` as the next version of `id`; `current` is the live row, if any. A `minor` write keeps the
+/// document's last major write (see [`RawDecision::Put`]); creating a document is always major. Returns the
+/// new seq_no.
+#[allow(clippy::too_many_arguments)]
 fn write_source(
     connection: &Connection,
     sequences: &mut Sequences,
@@ -860,29 +939,42 @@ fn write_source(
     source: &str,
     key: Option<&str>,
     current: Option<&StoredRow>,
+    minor: bool,
 ) -> Result<i64, StoreError> {
     let seq_no = sequences.next_seq_no(collection);
+    let major_seq_no = match current {
+        // A row from before version 4 does not know its last major write: its own write is taken as one.
+        Some(row) if minor => row.major_seq_no.unwrap_or(row.version.seq_no),
+        _ => seq_no,
+    };
     let source = StoredSource::encode(source);
     match current {
         // The common update keeps its key: leaving the column alone spares the key index a delete and insert.
         Some(row) if row.key.as_deref() == key => connection
-            .prepare_cached("UPDATE docs SET seq_no = ?3, primary_term = ?4, source = ?5 WHERE coll = ?1 AND id = ?2")
-            .and_then(|mut statement| statement.execute(params![collection.name(), id, seq_no, PRIMARY_TERM, source])),
+            .prepare_cached(
+                "UPDATE docs SET seq_no = ?3, primary_term = ?4, major_seq_no = ?5, source = ?6 \
+                 WHERE coll = ?1 AND id = ?2",
+            )
+            .and_then(|mut statement| {
+                statement.execute(params![collection.name(), id, seq_no, PRIMARY_TERM, major_seq_no, source])
+            }),
         _ => {
             ensure_collection_row(connection, collection)?;
             connection
                 .prepare_cached(
-                    "INSERT INTO docs (coll, id, seq_no, primary_term, key, source) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                    "INSERT INTO docs (coll, id, seq_no, primary_term, key, major_seq_no, source)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
                      ON CONFLICT (coll, id) DO UPDATE SET seq_no = excluded.seq_no,
-                       primary_term = excluded.primary_term, key = excluded.key, source = excluded.source",
+                       primary_term = excluded.primary_term, key = excluded.key,
+                       major_seq_no = excluded.major_seq_no, source = excluded.source",
                 )
                 .and_then(|mut statement| {
-                    statement.execute(params![collection.name(), id, seq_no, PRIMARY_TERM, key, source])
+                    statement.execute(params![collection.name(), id, seq_no, PRIMARY_TERM, key, major_seq_no, source])
                 })
         }
     }
     .map_err(backend_error)?;
-    sequences.written(connection, collection, id, current.map(|row| row.version.seq_no))
+    sequences.written(connection, collection, id, current.map(|row| row.version.seq_no), major_seq_no)
 }
 
 fn apply_update_raw(
@@ -899,9 +991,9 @@ fn apply_update_raw(
     };
     match decision {
         RawDecision::Noop => Ok(Ok(RawOutcome::Noop(current.map(|row| row.version)))),
-        RawDecision::Put { source, key } => {
+        RawDecision::Put { source, key, minor } => {
             let seq_no =
-                write_source(connection, sequences, collection, id, &source, key.as_deref(), current.as_ref())?;
+                write_source(connection, sequences, collection, id, &source, key.as_deref(), current.as_ref(), minor)?;
             let version = Version { seq_no, primary_term: PRIMARY_TERM };
             Ok(Ok(if current.is_some() { RawOutcome::Updated(version) } else { RawOutcome::Created(version) }))
         }
@@ -926,7 +1018,7 @@ fn apply_update(
         Decision::Put { source, key } => {
             let source_text = serde_json::to_string(&source).map_err(backend_error)?;
             let seq_no =
-                write_source(connection, sequences, collection, id, &source_text, key.as_deref(), row.as_ref())?;
+                write_source(connection, sequences, collection, id, &source_text, key.as_deref(), row.as_ref(), false)?;
             let doc = Doc { id: id.to_string(), seq_no, primary_term: PRIMARY_TERM, source };
             Ok(Ok(if current.is_some() { UpdateOutcome::Updated(doc) } else { UpdateOutcome::Created(doc) }))
         }
@@ -937,10 +1029,13 @@ fn apply_update(
             let seq_no = sequences.next_seq_no(collection);
             // A tombstone keeps the deletion in the ordered change sequence.
             connection
-                .prepare_cached("UPDATE docs SET seq_no = ?3, key = NULL, source = NULL WHERE coll = ?1 AND id = ?2")
+                .prepare_cached(
+                    "UPDATE docs SET seq_no = ?3, key = NULL, major_seq_no = ?3, source = NULL \
+                     WHERE coll = ?1 AND id = ?2",
+                )
                 .and_then(|mut statement| statement.execute(params![collection.name(), id, seq_no]))
                 .map_err(backend_error)?;
-            sequences.written(connection, collection, id, Some(current_doc.seq_no))?;
+            sequences.written(connection, collection, id, Some(current_doc.seq_no), seq_no)?;
             Ok(Ok(UpdateOutcome::Deleted(current_doc)))
         }
     }
@@ -1011,30 +1106,7 @@ impl Store for SqliteStore {
         after_seq_no: i64,
         limit: usize,
     ) -> Result<Vec<Change>, StoreError> {
-        self.read(move |connection| {
-            let mut statement = connection
-                .prepare_cached(
-                    "SELECT d.id, d.seq_no, d.source FROM changes c CROSS JOIN docs d ON d.coll = c.coll AND d.id = c.id \
-                     WHERE c.coll = ?1 AND c.seq_no > ?2 AND d.seq_no = c.seq_no ORDER BY c.seq_no LIMIT ?3",
-                )
-                .map_err(backend_error)?;
-            let rows = statement
-                .query_map(params![collection.name(), after_seq_no, limit as i64], |row| {
-                    Ok((
-                        row.get::<_, String>(0)?,
-                        row.get::<_, i64>(1)?,
-                        row.get::<_, Option<SourceText>>(2)?.map(|source| source.0),
-                    ))
-                })
-                .map_err(backend_error)?;
-            let mut changes = Vec::new();
-            for row in rows {
-                let (id, seq_no, source) = row.map_err(backend_error)?;
-                changes.push(Change { id, seq_no, source });
-            }
-            Ok(changes)
-        })
-        .await
+        self.read(move |connection| read_changes(connection, collection, after_seq_no, limit)).await
     }
 
     async fn collection_exists(&self, collection: Collection) -> Result<bool, StoreError> {
@@ -1213,7 +1285,7 @@ mod tests {
         assert!(store.get(Collection::Profiles, "b").await.expect("get").is_none());
         let changes = store.changes_since(Collection::Profiles, 0, 10).await.expect("changes");
         assert_eq!(changes.iter().map(|change| change.seq_no).collect::<Vec<_>>(), vec![1, 2]);
-        assert!(changes[0].source.is_none());
+        assert_eq!(changes[0].source, ChangeSource::Deleted);
         let next = super::super::conformance::put(&store, Collection::Profiles, "a", serde_json::json!({"n": 4})).await;
         assert_eq!(next.seq_no, 3);
         store.close().await;
@@ -1257,6 +1329,58 @@ mod tests {
         assert_eq!(next.seq_no, 8);
     }
 
+    /// Version 3 did not record major writes: opening adds the columns, and a document from before counts its
+    /// last write as major, so a minor write to it is reported without its source only to readers past that.
+    #[tokio::test]
+    async fn opening_a_version_3_directory_records_major_writes_from_then_on() {
+        let dir = directory_with(
+            "CREATE TABLE docs (coll TEXT NOT NULL, id TEXT NOT NULL, seq_no INTEGER NOT NULL,
+                       primary_term INTEGER NOT NULL, key TEXT, source TEXT);
+                     CREATE UNIQUE INDEX docs_by_coll_id ON docs (coll, id);
+                     CREATE INDEX docs_by_coll_key ON docs (coll, key, id);
+                     CREATE TABLE changes (coll TEXT NOT NULL, seq_no INTEGER NOT NULL, id TEXT NOT NULL,
+                       PRIMARY KEY (coll, seq_no)) WITHOUT ROWID;
+                     CREATE TABLE collections (coll TEXT PRIMARY KEY, created_at_ms INTEGER NOT NULL);
+                     INSERT INTO collections VALUES ('profiles', 1);
+                     INSERT INTO docs VALUES ('profiles', 'a', 4, 1, 'alice', '{\"n\":1}');
+                     INSERT INTO changes VALUES ('profiles', 4, 'a');
+                     PRAGMA user_version = 3;",
+        );
+        let store = SqliteStore::open(dir.path()).expect("open migrates");
+        let columns = select(
+            dir.path(),
+            "SELECT 'docs.' || name FROM pragma_table_info('docs') WHERE name = 'major_seq_no' UNION ALL \
+             SELECT 'changes.' || name FROM pragma_table_info('changes') WHERE name = 'major_seq_no'",
+            |row| row.get::<_, String>(0),
+        );
+        assert_eq!(columns, ["docs.major_seq_no", "changes.major_seq_no"]);
+        let before = store.changes_since(Collection::Profiles, 3, 10).await.expect("changes");
+        assert_eq!(before, [Change { id: "a".into(), seq_no: 4, source: ChangeSource::Document(r#"{"n":1}"#.into()) }]);
+        let minor = store
+            .update_raw(
+                Collection::Profiles,
+                "a",
+                Box::new(|_| {
+                    Ok(RawDecision::Put { source: r#"{"n":2}"#.into(), key: Some("alice".into()), minor: true })
+                }),
+            )
+            .await
+            .expect("store")
+            .expect("accepted");
+        assert_eq!(minor, RawOutcome::Updated(Version { seq_no: 5, primary_term: PRIMARY_TERM }));
+        let past_old_write = store.changes_since(Collection::Profiles, 4, 10).await.expect("changes");
+        assert_eq!(past_old_write, [Change { id: "a".into(), seq_no: 5, source: ChangeSource::Unchanged }]);
+        let before_old_write = store.changes_since(Collection::Profiles, 3, 10).await.expect("changes");
+        assert_eq!(
+            before_old_write.last(),
+            Some(&Change { id: "a".into(), seq_no: 5, source: ChangeSource::Document(r#"{"n":2}"#.into()) })
+        );
+        store.close().await;
+        drop(store);
+        let store = SqliteStore::open(dir.path()).expect("reopen");
+        assert_eq!(store.changes_since(Collection::Profiles, 4, 10).await.expect("changes"), past_old_write);
+    }
+
     /// Rewriting the same documents over and over keeps the change sequence small: the entries the writes
     /// supersede are pruned, and the sequence still lists every document once, at its last write.
     #[tokio::test]
@@ -1293,7 +1417,8 @@ mod tests {
         // Another process rewrote `a` at seq_no 10: its entry 0 is stale, and this writer never saw it go.
         inspect(dir.path())
             .execute_batch(
-                "UPDATE docs SET seq_no = 10 WHERE id = 'a'; INSERT INTO changes VALUES ('profiles', 10, 'a');",
+                "UPDATE docs SET seq_no = 10, major_seq_no = 10 WHERE id = 'a'; \
+                 INSERT INTO changes (coll, seq_no, id, major_seq_no) VALUES ('profiles', 10, 'a', 10);",
             )
             .expect("a write elsewhere");
         let store = SqliteStore::open(dir.path()).expect("reopen");
@@ -1325,7 +1450,7 @@ mod tests {
         let read = store.get(Collection::Profiles, "large").await.expect("get").expect("found");
         assert_eq!(read.source, large);
         let changes = store.changes_since(Collection::Profiles, -1, 10).await.expect("changes");
-        assert_eq!(changes[0].source.as_deref(), Some(serde_json::to_string(&large).expect("text").as_str()));
+        assert_eq!(changes[0].source, ChangeSource::Document(serde_json::to_string(&large).expect("text")));
     }
 
     /// A damaged compressed source is a read error, never a panic or a huge allocation.
