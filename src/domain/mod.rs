@@ -1,5 +1,6 @@
 //! Pure domain types and rules: no HTTP, no storage.
 
+pub(crate) mod lazy_json;
 pub(crate) mod names;
 pub(crate) mod profile;
 pub(crate) mod profile_render;

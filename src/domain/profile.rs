@@ -2,10 +2,12 @@
 //! update validation rules of Elasticsearch (spec §1–§5).
 
 use base64::Engine;
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 
+use crate::domain::lazy_json::LazyObject;
 pub(crate) use crate::domain::xcontent::token_name;
 use crate::error::EsError;
 
@@ -63,15 +65,32 @@ pub(crate) struct ProfileUser {
     pub(crate) full_name: Option<String>,
 }
 
-/// A profile document (`user_profile` in Elasticsearch's source).
+/// A profile document (`user_profile` in Elasticsearch's source). Updates read `application_data` as a
+/// [`LazyObject`] (see [`ProfileForUpdate`]); everything else reads it whole.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub(crate) struct Profile {
+pub(crate) struct Profile<Data = Map<String, Value>> {
     pub(crate) uid: String,
     pub(crate) enabled: bool,
     pub(crate) last_synchronized: i64,
     pub(crate) user: ProfileUser,
     pub(crate) labels: Map<String, Value>,
-    pub(crate) application_data: Map<String, Value>,
+    pub(crate) application_data: Data,
+}
+
+/// A profile as the store writer updates it: `data` is parsed only as deep as the update reaches, and the
+/// rest is written back as it was read.
+pub(crate) type ProfileForUpdate = Profile<LazyObject>;
+
+impl<Data: Serialize + DeserializeOwned> Profile<Data> {
+    /// Reads a profile from its stored source in JSON text, with no intermediate `Value` document.
+    pub(crate) fn from_source_text(text: &str) -> Result<Profile<Data>, EsError> {
+        parse_stored(text)
+    }
+
+    /// Returns the stored source `{"user_profile": {...}}` as JSON text (the same bytes as `to_source`).
+    pub(crate) fn to_source_text(&self) -> Result<String, EsError> {
+        serde_json::to_string(&Stored { user_profile: self }).map_err(|error| EsError::internal(error.to_string()))
+    }
 }
 
 impl Profile {
@@ -87,16 +106,6 @@ impl Profile {
     /// Returns the stored source `{"user_profile": {...}}`.
     pub(crate) fn to_source(&self) -> Value {
         json!({ "user_profile": self })
-    }
-
-    /// Reads a profile from its stored source in JSON text, with no intermediate `Value` document.
-    pub(crate) fn from_source_text(text: &str) -> Result<Profile, EsError> {
-        parse_stored(text)
-    }
-
-    /// Returns the stored source `{"user_profile": {...}}` as JSON text (the same bytes as `to_source`).
-    pub(crate) fn to_source_text(&self) -> Result<String, EsError> {
-        serde_json::to_string(&Stored { user_profile: self }).map_err(|error| EsError::internal(error.to_string()))
     }
 
     /// Renders the `user` object of the APIs: no realm type or node name, `realm_domain` only with a domain,
@@ -423,8 +432,21 @@ mod tests {
         assert_eq!(Profile::from_source(&stored).expect("round trip"), profile);
         let text = profile.to_source_text().expect("text");
         assert_eq!(text, serde_json::to_string(&stored).expect("json"));
-        assert_eq!(Profile::from_source_text(&text).expect("round trip"), profile);
+        assert_eq!(Profile::<Map<String, Value>>::from_source_text(&text).expect("round trip"), profile);
         assert_eq!(IndexedProfile::from_source_text(&text).expect("indexed").user.username, "joe");
-        assert_eq!(Profile::from_source_text("{}").expect_err("corrupt").reason, "corrupt profile document");
+        assert_eq!(
+            Profile::<Map<String, Value>>::from_source_text("{}").expect_err("corrupt").reason,
+            "corrupt profile document"
+        );
+        // The update path writes back what it does not touch byte for byte.
+        let mut with_data = profile.clone();
+        with_data.application_data = json!({"kibana": {"avatar": {"initials": "J"}, "n": [1, 2.5, "x\u{e9}\"q"]}})
+            .as_object()
+            .cloned()
+            .expect("object");
+        let text = with_data.to_source_text().expect("text");
+        let for_update = ProfileForUpdate::from_source_text(&text).expect("lazy");
+        assert_eq!(for_update.to_source_text().expect("text"), text);
+        assert!(ProfileForUpdate::from_source_text(r#"{"user_profile":{"data":[]}}"#).is_err());
     }
 }

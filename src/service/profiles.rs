@@ -7,8 +7,8 @@ use serde_json::{json, Map, Value};
 use crate::app::AppState;
 use crate::authn::{Authentication, PasswordCredentials};
 use crate::domain::profile::{
-    deep_merge, doc_id, hashed_uid, Profile, ProfileUser, StoredDomain, StoredRealm, StoredRealmIdentifier,
-    UpdateProfileData, ACTIVATION_GRACE_MILLIS, MAX_DIFFERENTIATOR, PROFILE_INDEX,
+    deep_merge, doc_id, hashed_uid, Profile, ProfileForUpdate, ProfileUser, StoredDomain, StoredRealm,
+    StoredRealmIdentifier, UpdateProfileData, ACTIVATION_GRACE_MILLIS, MAX_DIFFERENTIATOR, PROFILE_INDEX,
 };
 use crate::error::EsError;
 use crate::service::profile_cache::CachedProfile;
@@ -524,7 +524,7 @@ struct IndexedFields {
 }
 
 impl IndexedFields {
-    fn of(profile: &Profile) -> IndexedFields {
+    fn of<Data>(profile: &Profile<Data>) -> IndexedFields {
         IndexedFields {
             enabled: profile.enabled,
             last_synchronized: profile.last_synchronized,
@@ -542,7 +542,7 @@ async fn update_profile(
     state: &AppState,
     uid: &str,
     expected: Expected,
-    change: impl FnOnce(&mut Profile) -> bool + Send + 'static,
+    change: impl FnOnce(&mut ProfileForUpdate) -> Result<bool, EsError> + Send + 'static,
 ) -> Result<ProfileWrite, EsError> {
     let changes_index = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let changes_index_in_write = Arc::clone(&changes_index);
@@ -575,9 +575,9 @@ async fn update_profile(
                         ));
                     }
                 }
-                let mut profile = Profile::from_source_text(current.source)?;
+                let mut profile = ProfileForUpdate::from_source_text(current.source)?;
                 let before = IndexedFields::of(&profile);
-                if !change(&mut profile) {
+                if !change(&mut profile)? {
                     return Ok(RawDecision::Noop);
                 }
                 let indexed_fields_changed = before != IndexedFields::of(&profile);
@@ -617,8 +617,11 @@ pub(crate) async fn update_data(
 ) -> Result<ProfileWrite, EsError> {
     update_profile(state, uid, expected, move |profile| {
         let labels_changed = deep_merge(&mut profile.labels, &update.labels);
-        let data_changed = deep_merge(&mut profile.application_data, &update.data);
-        labels_changed || data_changed
+        let data_changed = profile.application_data.deep_merge(&update.data).map_err(|error| {
+            tracing::error!(%error, "corrupt profile document");
+            EsError::internal("corrupt profile document")
+        })?;
+        Ok(labels_changed || data_changed)
     })
     .await
 }
@@ -628,7 +631,7 @@ pub(crate) async fn set_enabled(state: &AppState, uid: &str, enabled: bool) -> R
     update_profile(state, uid, Expected::default(), move |profile| {
         let changed = profile.enabled != enabled;
         profile.enabled = enabled;
-        changed
+        Ok(changed)
     })
     .await
 }
