@@ -1240,6 +1240,12 @@ mod tests {
         Connection::open(dir.join("profiled.db")).expect("inspect")
     }
 
+    /// The documents table and its indexes as versions 2 and 3 created them.
+    const ROWID_DOCS: &str = "CREATE TABLE docs (coll TEXT NOT NULL, id TEXT NOT NULL, seq_no INTEGER NOT NULL,
+                       primary_term INTEGER NOT NULL, key TEXT, source TEXT);
+                     CREATE UNIQUE INDEX docs_by_coll_id ON docs (coll, id);
+                     CREATE INDEX docs_by_coll_key ON docs (coll, key, id);";
+
     /// A data directory whose database an older build wrote: `sql` creates it.
     fn directory_with(sql: &str) -> tempfile::TempDir {
         let dir = tempfile::tempdir().expect("tempdir");
@@ -1299,19 +1305,16 @@ mod tests {
     /// documents' last writes and drops the index.
     #[tokio::test]
     async fn opening_a_version_2_directory_builds_the_change_sequence() {
-        let dir = directory_with(
-            "CREATE TABLE docs (coll TEXT NOT NULL, id TEXT NOT NULL, seq_no INTEGER NOT NULL,
-                       primary_term INTEGER NOT NULL, key TEXT, source TEXT);
-                     CREATE UNIQUE INDEX docs_by_coll_id ON docs (coll, id);
-                     CREATE INDEX docs_by_coll_key ON docs (coll, key, id);
+        let dir = directory_with(&format!(
+            "{ROWID_DOCS}
                      CREATE INDEX docs_by_seq ON docs (coll, seq_no);
                      CREATE TABLE collections (coll TEXT PRIMARY KEY, created_at_ms INTEGER NOT NULL);
                      INSERT INTO collections VALUES ('profiles', 1);
-                     INSERT INTO docs VALUES ('profiles', 'a', 4, 1, 'alice', '{\"n\":1}');
+                     INSERT INTO docs VALUES ('profiles', 'a', 4, 1, 'alice', '{{\"n\":1}}');
                      INSERT INTO docs VALUES ('profiles', 'b', 1, 1, NULL, NULL);
-                     INSERT INTO docs VALUES ('roles', 'r', 7, 1, NULL, '{\"r\":1}');
-                     PRAGMA user_version = 2;",
-        );
+                     INSERT INTO docs VALUES ('roles', 'r', 7, 1, NULL, '{{\"r\":1}}');
+                     PRAGMA user_version = 2;"
+        ));
         let store = SqliteStore::open(dir.path()).expect("open migrates");
         let indexes: i64 = inspect(dir.path())
             .query_row("SELECT COUNT(*) FROM sqlite_master WHERE name = 'docs_by_seq'", [], |row| row.get(0))
@@ -1333,19 +1336,16 @@ mod tests {
     /// last write as major, so a minor write to it is reported without its source only to readers past that.
     #[tokio::test]
     async fn opening_a_version_3_directory_records_major_writes_from_then_on() {
-        let dir = directory_with(
-            "CREATE TABLE docs (coll TEXT NOT NULL, id TEXT NOT NULL, seq_no INTEGER NOT NULL,
-                       primary_term INTEGER NOT NULL, key TEXT, source TEXT);
-                     CREATE UNIQUE INDEX docs_by_coll_id ON docs (coll, id);
-                     CREATE INDEX docs_by_coll_key ON docs (coll, key, id);
+        let dir = directory_with(&format!(
+            "{ROWID_DOCS}
                      CREATE TABLE changes (coll TEXT NOT NULL, seq_no INTEGER NOT NULL, id TEXT NOT NULL,
                        PRIMARY KEY (coll, seq_no)) WITHOUT ROWID;
                      CREATE TABLE collections (coll TEXT PRIMARY KEY, created_at_ms INTEGER NOT NULL);
                      INSERT INTO collections VALUES ('profiles', 1);
-                     INSERT INTO docs VALUES ('profiles', 'a', 4, 1, 'alice', '{\"n\":1}');
+                     INSERT INTO docs VALUES ('profiles', 'a', 4, 1, 'alice', '{{\"n\":1}}');
                      INSERT INTO changes VALUES ('profiles', 4, 'a');
-                     PRAGMA user_version = 3;",
-        );
+                     PRAGMA user_version = 3;"
+        ));
         let store = SqliteStore::open(dir.path()).expect("open migrates");
         let columns = select(
             dir.path(),
