@@ -73,7 +73,9 @@ const SCHEMA_VERSION: i64 = 4;
 /// `major_seq_no`, on a document and on each entry, is the seq_no of the document's last major write (see
 /// [`RawDecision::Put`]): a reader past it takes a minor write's entry as it is, without reading the document.
 /// (Before version 4, the suggest indexer read and parsed every updated profile, two b-tree lookups in a read
-/// connection's emptied page cache per update, to find that a data update changed nothing it indexes.)
+/// connection's emptied page cache per update, to find that a data update changed nothing it indexes.) A build
+/// from before version 4 writing to the same file would leave `major_seq_no` behind its own writes; processes
+/// sharing a data directory must run the same build.
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS docs (
     coll TEXT NOT NULL,
