@@ -96,12 +96,13 @@ pub(crate) struct PreparedCheck<'a> {
     definitions: &'a [ApplicationPrivilegeDefinition],
 }
 
-/// One requested index pattern: what it covers outside the restricted indices (`None` when nothing),
-/// and its privileges, resolved only when the pattern covers something (as Elasticsearch does).
+/// One requested index pattern and its privilege names. `covered` is what the pattern covers outside the
+/// restricted indices with each privilege's actions, in order; `None` when it covers nothing, and then the
+/// privileges are not resolved (as in Elasticsearch).
 struct PreparedIndexPattern<'a> {
     pattern: &'a str,
-    checked: Option<Language>,
-    privileges: Vec<(&'a str, Option<Language>)>,
+    privileges: Vec<&'a str>,
+    covered: Option<(Language, Vec<Language>)>,
 }
 
 /// One requested application with its `(resource, privilege)` pairs in request order.
@@ -218,23 +219,23 @@ fn prepare_index_pattern<'a>(
     if !allow_restricted_indices && !concrete_restricted {
         checked = checked.minus(&RESTRICTED_INDICES);
     }
+    let privileges: Vec<&str> = unique(privileges).into_iter().map(String::as_str).collect();
     if checked.is_empty() {
-        let privileges = unique(privileges).into_iter().map(|privilege| (privilege.as_str(), None)).collect();
-        return Ok(PreparedIndexPattern { pattern, checked: None, privileges });
+        return Ok(PreparedIndexPattern { pattern, privileges, covered: None });
     }
-    let mut resolved = Vec::new();
-    for privilege in unique(privileges) {
-        resolved.push((privilege.as_str(), Some(resolve_index_privilege(privilege)?.actions)));
-    }
-    Ok(PreparedIndexPattern { pattern, checked: Some(checked), privileges: resolved })
+    let actions = privileges
+        .iter()
+        .map(|privilege| resolve_index_privilege(privilege).map(|resolved| resolved.actions))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(PreparedIndexPattern { pattern, privileges, covered: Some((checked, actions)) })
 }
 
 impl PreparedIndexPattern<'_> {
     /// Grants each privilege when, over the groups whose index patterns cover the requested pattern,
     /// the union of the privilege automata covers it.
     fn evaluate(&self, permissions: &Permissions, results: &mut ResourceMap) -> bool {
-        let Some(checked) = &self.checked else {
-            for (privilege, _) in &self.privileges {
+        let Some((checked, actions)) = &self.covered else {
+            for privilege in &self.privileges {
                 results.add(self.pattern, privilege, false);
             }
             return false;
@@ -249,11 +250,8 @@ impl PreparedIndexPattern<'_> {
             }
         }
         let mut all_granted = true;
-        for (privilege, actions) in &self.privileges {
-            let granted = match (&allowed, actions) {
-                (Some(union), Some(actions)) => actions.is_subset_of(union),
-                _ => false,
-            };
+        for (privilege, actions) in self.privileges.iter().zip(actions) {
+            let granted = allowed.as_ref().is_some_and(|union| actions.is_subset_of(union));
             all_granted &= granted;
             results.add(self.pattern, privilege, granted);
         }
