@@ -93,14 +93,20 @@ impl<Data: Serialize + DeserializeOwned> Profile<Data> {
     }
 }
 
+impl ProfileForUpdate {
+    /// Deep-merges `labels` and `data` into the profile (spec §5.4); returns whether it changed.
+    pub(crate) fn merge(&mut self, labels: &Map<String, Value>, data: &Map<String, Value>) -> Result<bool, EsError> {
+        let labels_changed = deep_merge(&mut self.labels, labels);
+        let data_changed = self.application_data.deep_merge(data).map_err(corrupt_document)?;
+        Ok(labels_changed || data_changed)
+    }
+}
+
 impl Profile {
     /// Reads a profile from its stored source `{"user_profile": {...}}`.
     pub(crate) fn from_source(source: &Value) -> Result<Profile, EsError> {
         let inner = source.get("user_profile").unwrap_or(&Value::Null);
-        Profile::deserialize(inner).map_err(|error| {
-            tracing::error!(%error, "corrupt profile document");
-            EsError::internal("corrupt profile document")
-        })
+        Profile::deserialize(inner).map_err(corrupt_document)
     }
 
     /// Returns the stored source `{"user_profile": {...}}`.
@@ -180,10 +186,13 @@ struct Stored<T> {
 
 /// Parses the `user_profile` of a stored source in JSON text into `T` (fields `T` lacks are skipped).
 fn parse_stored<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, EsError> {
-    serde_json::from_str::<Stored<T>>(text).map(|stored| stored.user_profile).map_err(|error| {
-        tracing::error!(%error, "corrupt profile document");
-        EsError::internal("corrupt profile document")
-    })
+    serde_json::from_str::<Stored<T>>(text).map(|stored| stored.user_profile).map_err(corrupt_document)
+}
+
+/// A stored profile that does not read back: logged, and answered as an internal error.
+fn corrupt_document(error: serde_json::Error) -> EsError {
+    tracing::error!(%error, "corrupt profile document");
+    EsError::internal("corrupt profile document")
 }
 
 impl IndexedProfile {

@@ -7,8 +7,8 @@ use serde_json::{json, Map, Value};
 use crate::app::AppState;
 use crate::authn::{Authentication, PasswordCredentials};
 use crate::domain::profile::{
-    deep_merge, doc_id, hashed_uid, Profile, ProfileForUpdate, ProfileUser, StoredDomain, StoredRealm,
-    StoredRealmIdentifier, UpdateProfileData, ACTIVATION_GRACE_MILLIS, MAX_DIFFERENTIATOR, PROFILE_INDEX,
+    doc_id, hashed_uid, Profile, ProfileForUpdate, ProfileUser, StoredDomain, StoredRealm, StoredRealmIdentifier,
+    UpdateProfileData, ACTIVATION_GRACE_MILLIS, MAX_DIFFERENTIATOR, PROFILE_INDEX,
 };
 use crate::error::EsError;
 use crate::service::profile_cache::CachedProfile;
@@ -615,15 +615,7 @@ pub(crate) async fn update_data(
     update: UpdateProfileData,
     expected: Expected,
 ) -> Result<ProfileWrite, EsError> {
-    update_profile(state, uid, expected, move |profile| {
-        let labels_changed = deep_merge(&mut profile.labels, &update.labels);
-        let data_changed = profile.application_data.deep_merge(&update.data).map_err(|error| {
-            tracing::error!(%error, "corrupt profile document");
-            EsError::internal("corrupt profile document")
-        })?;
-        Ok(labels_changed || data_changed)
-    })
-    .await
+    update_profile(state, uid, expected, move |profile| profile.merge(&update.labels, &update.data)).await
 }
 
 /// Enables or disables profile `uid` (spec §7).

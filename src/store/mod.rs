@@ -147,7 +147,8 @@ pub enum RawDecision {
     /// Write this source (JSON text of an object), with this secondary lookup key. A `minor` write changes
     /// nothing that readers of the change sequence derive from the source (for profiles: the fields the
     /// suggest index holds), compared with the version it replaces; readers already past the document's last
-    /// major write see its change as [`ChangeSource::Unchanged`]. Creating a document is always major.
+    /// major write see its change as [`ChangeSource::Unchanged`]. Creating a document is always major, and so
+    /// is every write of a backend that keeps no record of major writes (the default `update_raw`).
     Put { source: String, key: Option<String>, minor: bool },
     /// Write nothing.
     Noop,
