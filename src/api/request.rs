@@ -188,6 +188,11 @@ impl EsRequest {
         }
     }
 
+    /// The raw body (empty when there is none).
+    pub(crate) fn body(&self) -> &[u8] {
+        &self.body
+    }
+
     /// Parses the JSON body, which must be present.
     pub(crate) fn json_body(&self) -> Result<Value, EsError> {
         self.optional_json_body()?.ok_or_else(|| EsError::parse("request body is required"))

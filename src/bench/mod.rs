@@ -236,10 +236,12 @@ fn run_in(
         println!("  peak resident during the workload: {}", system::mebibytes(peak));
         if result.failure.is_none() {
             let latencies = result.measured.latencies();
+            let baseline_latencies = result.baseline.latencies();
             println!(
-                "  {:.0} req/s (baseline {:.0}), p50 {} ms, p99 {} ms, errors {}",
+                "  {:.0} req/s (baseline {:.0}, p99 {} ms), p50 {} ms, p99 {} ms, errors {}",
                 result.measured.throughput(),
                 result.baseline.throughput(),
+                stats::format_millis(baseline_latencies.p99),
                 stats::format_millis(latencies.p50),
                 stats::format_millis(latencies.p99),
                 result.measured.errors

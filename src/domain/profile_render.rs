@@ -224,6 +224,8 @@ pub(crate) struct CachedProfile {
     pub(crate) last_synchronized: i64,
     /// The stored user (realm and node included): activation compares it with the subject.
     pub(crate) user: ProfileUser,
+    /// The user's roles, shared with every cached profile that has the same ones (see [`intern_role_set`]).
+    pub(crate) role_set: Arc<[String]>,
     user_json: Box<str>,
     labels_json: Box<str>,
     data: RawObject,
@@ -233,6 +235,28 @@ pub(crate) struct CachedProfile {
     rendered_limit: usize,
     /// Approximate bytes held, for the cache's memory bound.
     pub(crate) weight: u64,
+}
+
+/// How many distinct role sets [`intern_role_set`] remembers before it starts over.
+const INTERNED_ROLE_SETS: usize = 1024;
+
+/// Returns the one shared copy of `roles`. Profiles mostly share a handful of role sets, so that checking
+/// the privileges of many profiles can tell equal sets apart by address ([`Arc::ptr_eq`]) before it compares
+/// them name by name. Past [`INTERNED_ROLE_SETS`] sets the table starts over: equal sets may then have two
+/// copies, which costs only the comparison by name.
+pub(crate) fn intern_role_set(roles: &[String]) -> Arc<[String]> {
+    static ROLE_SETS: std::sync::LazyLock<std::sync::Mutex<std::collections::HashSet<Arc<[String]>>>> =
+        std::sync::LazyLock::new(Default::default);
+    let mut sets = ROLE_SETS.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some(shared) = sets.get(roles) {
+        return Arc::clone(shared);
+    }
+    if sets.len() >= INTERNED_ROLE_SETS {
+        sets.clear();
+    }
+    let shared: Arc<[String]> = Arc::from(roles);
+    sets.insert(Arc::clone(&shared));
+    shared
 }
 
 impl CachedProfile {
@@ -261,6 +285,7 @@ impl CachedProfile {
             uid: profile.uid,
             enabled: profile.enabled,
             last_synchronized: profile.last_synchronized,
+            role_set: intern_role_set(&user.roles),
             user,
             user_json: user_json.into_boxed_str(),
             labels_json: labels_json.into_boxed_str(),
@@ -355,6 +380,17 @@ mod tests {
     use super::*;
     use crate::domain::profile::{hashed_uid, StoredDomain, StoredRealm, StoredRealmIdentifier};
     use serde_json::json;
+
+    #[test]
+    fn equal_role_sets_share_one_copy() {
+        let roles = |names: &[&str]| names.iter().map(|name| name.to_string()).collect::<Vec<_>>();
+        let first = intern_role_set(&roles(&["interned_a", "interned_b"]));
+        let second = intern_role_set(&roles(&["interned_a", "interned_b"]));
+        let other = intern_role_set(&roles(&["interned_b", "interned_a"]));
+        assert!(Arc::ptr_eq(&first, &second));
+        assert!(!Arc::ptr_eq(&first, &other));
+        assert_eq!(&*other, &roles(&["interned_b", "interned_a"])[..]);
+    }
 
     fn profile(labels: Value, data: Value, domain: bool) -> Profile {
         Profile {

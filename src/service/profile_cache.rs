@@ -21,18 +21,43 @@ const ESTIMATED_ENTRIES: usize = 50_000;
 /// How many usernames the activation lookup remembers.
 const KEY_CAPACITY: usize = 100_000;
 
+/// The most bytes of a uid the cache holds. Profile uids are 47 bytes and a few more: `u_`, 43 characters
+/// of hash, `_` and the differentiator. Longer strings are not uids of stored profiles and are never cached.
+const UID_KEY_CAPACITY: usize = 63;
+
+/// A uid as the cache's key, held inline. A lookup compares it in the cache's own slot instead of following
+/// a pointer to a heap string: one memory access fewer per lookup, 50 per Kibana batch.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+struct UidKey {
+    len: u8,
+    bytes: [u8; UID_KEY_CAPACITY],
+}
+
+impl UidKey {
+    /// Returns the key of `uid`, or `None` when it is too long to be a profile uid.
+    fn new(uid: &str) -> Option<UidKey> {
+        let len = uid.len();
+        if len > UID_KEY_CAPACITY {
+            return None;
+        }
+        let mut bytes = [0; UID_KEY_CAPACITY];
+        bytes[..len].copy_from_slice(uid.as_bytes());
+        Some(UidKey { len: len as u8, bytes })
+    }
+}
+
 #[derive(Clone, Debug, Default)]
 struct ProfileWeighter;
 
-impl Weighter<String, Arc<CachedProfile>> for ProfileWeighter {
-    fn weight(&self, _uid: &String, cached: &Arc<CachedProfile>) -> u64 {
+impl Weighter<UidKey, Arc<CachedProfile>> for ProfileWeighter {
+    fn weight(&self, _uid: &UidKey, cached: &Arc<CachedProfile>) -> u64 {
         cached.weight.max(1)
     }
 }
 
 /// Prepared profiles by uid, and uids by username.
 pub struct ProfileCache {
-    entries: Cache<String, Arc<CachedProfile>, ProfileWeighter>,
+    entries: Cache<UidKey, Arc<CachedProfile>, ProfileWeighter>,
     generation: AtomicU64,
     /// The uids of the profiles stored under a username (the store's secondary key).
     keys: Cache<String, Arc<[String]>>,
@@ -80,7 +105,7 @@ impl ProfileCache {
 
     /// Returns the cached profile of `uid`.
     pub(crate) fn get(&self, uid: &str) -> Option<Arc<CachedProfile>> {
-        self.entries.get(uid)
+        self.entries.get(&UidKey::new(uid)?)
     }
 
     /// Returns the generation to take before reading from the store.
@@ -96,22 +121,27 @@ impl ProfileCache {
     /// Caches a profile read from the store, unless something was invalidated since `generation_at_read`.
     pub(crate) fn insert(&self, cached: Arc<CachedProfile>, generation_at_read: u64) {
         if generation_at_read == self.generation() {
-            self.entries.insert(cached.uid.clone(), cached);
+            if let Some(key) = UidKey::new(&cached.uid) {
+                self.entries.insert(key, cached);
+            }
         }
     }
 
     /// Drops `uid` after a write (called once the write is durable).
     pub(crate) fn invalidate(&self, uid: &str) {
         self.generation.fetch_add(1, Ordering::AcqRel);
-        self.entries.remove(uid);
+        if let Some(key) = UidKey::new(uid) {
+            self.entries.remove(&key);
+        }
     }
 
     /// Drops `uid` for a change seen in the store's change sequence, unless the cache already holds that
     /// version or a newer one (this node's own writes, read back since).
     pub(crate) fn invalidate_older_than(&self, uid: &str, seq_no: i64) {
         self.generation.fetch_add(1, Ordering::AcqRel);
-        if self.entries.get(uid).is_some_and(|cached| cached.seq_no < seq_no) {
-            self.entries.remove(uid);
+        let Some(key) = UidKey::new(uid) else { return };
+        if self.entries.get(&key).is_some_and(|cached| cached.seq_no < seq_no) {
+            self.entries.remove(&key);
         }
     }
 
@@ -196,6 +226,19 @@ mod tests {
         assert_eq!(cache.get(&uid).map(|entry| entry.seq_no), Some(5));
         cache.invalidate_older_than(&uid, 6);
         assert!(cache.get(&uid).is_none());
+    }
+
+    #[test]
+    fn uids_are_keyed_by_their_whole_text() {
+        let cache = ProfileCache::default();
+        let uid = hashed_uid("joe", 0);
+        cache.insert(cached(1), cache.generation());
+        assert!(cache.get(&uid).is_some());
+        assert!(cache.get(&uid[..uid.len() - 1]).is_none());
+        assert!(cache.get(&format!("{uid}0")).is_none());
+        assert!(cache.get(&format!("{uid}{}", "0".repeat(UID_KEY_CAPACITY))).is_none());
+        assert!(UidKey::new(&"u".repeat(UID_KEY_CAPACITY)).is_some());
+        assert!(UidKey::new(&"u".repeat(UID_KEY_CAPACITY + 1)).is_none());
     }
 
     #[test]

@@ -396,7 +396,6 @@ pub(crate) async fn activate(state: &AppState, authentication: &Authentication) 
 pub(crate) struct ProfileLookup {
     pub(crate) found: Vec<Arc<CachedProfile>>,
     pub(crate) errors: Vec<(String, EsError)>,
-    pub(crate) index_exists: bool,
 }
 
 /// Tells whether the profile index exists (remembered once true: it is never deleted).
@@ -438,7 +437,7 @@ pub(crate) async fn load_profiles(
 pub(crate) async fn get_profiles(state: &AppState, uids: &[String]) -> Result<ProfileLookup, EsError> {
     if !profile_index_exists(state).await? {
         let errors = uids.iter().map(|uid| (uid.clone(), EsError::internal("profile index does not exist"))).collect();
-        return Ok(ProfileLookup { found: Vec::new(), errors, index_exists: false });
+        return Ok(ProfileLookup { found: Vec::new(), errors });
     }
     let mut found = Vec::with_capacity(uids.len());
     let mut errors = Vec::new();
@@ -448,7 +447,7 @@ pub(crate) async fn get_profiles(state: &AppState, uids: &[String]) -> Result<Pr
             None => errors.push((uid.clone(), EsError::resource_not_found("profile document not found"))),
         }
     }
-    Ok(ProfileLookup { found, errors, index_exists: true })
+    Ok(ProfileLookup { found, errors })
 }
 
 /// Renders the `errors` object of get and has_privileges: count and details sorted by uid; `None` when empty.

@@ -188,6 +188,29 @@ def test_has_privileges_of_profiles(kibana_server):
     for detail in result["errors"]["details"].values():
         assert detail["type"] == "illegal_argument_exception"
         assert detail["reason"].startswith("unknown index privilege [bar].")
+    # Malformed bodies get the strict parser's errors.
+    for body, error_type, reason in [
+        ({"uids": [JACK_UID]}, "illegal_argument_exception", "Required [privileges]"),
+        (
+            {"uids": [JACK_UID, 7], "privileges": {"cluster": ["monitor"]}},
+            "x_content_parse_exception",
+            "[1:2] [profile_has_privileges_request] uids doesn't support values of type: VALUE_NUMBER",
+        ),
+        (
+            {"uids": [JACK_UID], "privileges": {"cluster": ["monitor"]}, "size": 3},
+            "x_content_parse_exception",
+            "[1:2] [profile_has_privileges_request] unknown field [size]",
+        ),
+    ]:
+        with pytest.raises(BadRequestError) as bad:
+            es.perform_request(
+                "POST",
+                "/_security/profile/_has_privileges",
+                body=body,
+                headers={"content-type": "application/json", "accept": "application/json"},
+            )
+        assert (bad.value.body["error"]["type"], bad.value.body["error"]["reason"]) == (error_type, reason)
+        assert bad.value.meta.headers["X-Elastic-Product"] == "Elasticsearch"
 
 
 def test_activation_errors(kibana_server):

@@ -193,11 +193,13 @@ async fn suggest_profiles(State(state): State<AppState>, request: EsRequest) -> 
 }
 
 /// Tells which profiles' users hold the given privileges (`GET|POST /_security/profile/_has_privileges`).
-async fn has_privileges_user_profiles(State(state): State<AppState>, request: EsRequest) -> Result<EsJson, EsError> {
-    let body = request.json_body()?;
-    let has_privileges_request = ProfileHasPrivilegesRequest::parse(&body)?;
+async fn has_privileges_user_profiles(State(state): State<AppState>, request: EsRequest) -> Result<EsRawJson, EsError> {
+    let has_privileges_request = match ProfileHasPrivilegesRequest::parse_well_formed(request.body()) {
+        Some(parsed) => parsed,
+        None => ProfileHasPrivilegesRequest::parse(&request.json_body()?)?,
+    };
     request.check_params(&[])?;
     has_privileges_request.validate()?;
     state.roles.authorize(&request.auth, HAS_PRIVILEGES).await?;
-    Ok(EsJson::ok(profile_privileges::has_privileges(&state, has_privileges_request).await?))
+    Ok(EsRawJson(profile_privileges::has_privileges(&state, has_privileges_request).await?))
 }
