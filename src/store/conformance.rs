@@ -185,6 +185,59 @@ pub(crate) async fn concurrent_updates_are_serialized(store: Arc<dyn Store>) {
     assert_eq!(doc.seq_no, 50);
 }
 
+/// Raw updates of one document racing each other lose none, each is answered with its own seq_no, and a
+/// no-op racing with them reports a version that existed.
+pub(crate) async fn concurrent_raw_updates_are_serialized(store: Arc<dyn Store>) {
+    let created = store
+        .update_raw(
+            Collection::Profiles,
+            "counter",
+            Box::new(|_| Ok(RawDecision::Put { source: r#"{"n":0}"#.into(), key: None, minor: false })),
+        )
+        .await
+        .expect("store")
+        .expect("decision");
+    let RawOutcome::Created(first) = created else { panic!("unexpected {created:?}") };
+    let mut tasks = Vec::new();
+    for task in 0..60 {
+        let store = Arc::clone(&store);
+        tasks.push(tokio::spawn(async move {
+            store
+                .update_raw(
+                    Collection::Profiles,
+                    "counter",
+                    Box::new(move |current| {
+                        let current = current.expect("exists");
+                        let value: Value = serde_json::from_str(current.source).expect("json");
+                        let n = value["n"].as_i64().expect("n");
+                        // Every sixth task only looks: a no-op.
+                        if task % 6 == 5 {
+                            return Ok(RawDecision::Noop);
+                        }
+                        Ok(RawDecision::Put { source: json!({"n": n + 1}).to_string(), key: None, minor: n % 2 == 0 })
+                    }),
+                )
+                .await
+                .expect("store")
+                .expect("decision")
+        }));
+    }
+    let mut written = Vec::new();
+    for task in tasks {
+        match task.await.expect("join") {
+            RawOutcome::Updated(version) => written.push(version.seq_no),
+            RawOutcome::Noop(Some(version)) => {
+                assert!(version.seq_no >= first.seq_no && version.seq_no <= first.seq_no + 50, "{version:?}")
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    written.sort_unstable();
+    assert_eq!(written, (first.seq_no + 1..=first.seq_no + 50).collect::<Vec<_>>());
+    let doc = store.get(Collection::Profiles, "counter").await.expect("get").expect("present");
+    assert_eq!((doc.source["n"].as_i64(), doc.seq_no), (Some(50), first.seq_no + 50));
+}
+
 pub(crate) async fn closed_store_refuses_writes(store: Arc<dyn Store>) {
     put(store.as_ref(), Collection::Users, "u", json!({})).await;
     store.close().await;
@@ -315,7 +368,7 @@ macro_rules! store_conformance_suite {
             update_sees_current_document, failed_decision_writes_nothing, noop_keeps_version,
             delete_removes_and_appears_in_changes, changes_since_pages_in_order, find_by_key_and_multi_get,
             ensure_collection_creates_empty_collection, concurrent_updates_are_serialized,
-            closed_store_refuses_writes, raw_updates_see_and_write_text,
+            concurrent_raw_updates_are_serialized, closed_store_refuses_writes, raw_updates_see_and_write_text,
             minor_writes_are_reported_without_source_past_the_last_major_write);
     };
     (@tests $make_store:ident, $($name:ident),+) => {
