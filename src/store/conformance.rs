@@ -157,12 +157,26 @@ pub(crate) async fn ensure_collection_creates_empty_collection(store: Arc<dyn St
     assert_eq!(store.count(Collection::Tokens).await.expect("count"), 0);
 }
 
+/// Runs `count` tasks made by `task` at once; returns their outputs in task order.
+async fn race<T, F, Fut>(count: usize, task: F) -> Vec<T>
+where
+    F: Fn(usize) -> Fut,
+    Fut: std::future::Future<Output = T> + Send + 'static,
+    T: Send + 'static,
+{
+    let handles: Vec<_> = (0..count).map(|index| tokio::spawn(task(index))).collect();
+    let mut outputs = Vec::with_capacity(count);
+    for handle in handles {
+        outputs.push(handle.await.expect("join"));
+    }
+    outputs
+}
+
 pub(crate) async fn concurrent_updates_are_serialized(store: Arc<dyn Store>) {
     put(store.as_ref(), Collection::Users, "counter", json!({"n": 0})).await;
-    let mut tasks = Vec::new();
-    for _ in 0..50 {
+    race(50, |_| {
         let store = Arc::clone(&store);
-        tasks.push(tokio::spawn(async move {
+        async move {
             store
                 .update(
                     Collection::Users,
@@ -175,11 +189,9 @@ pub(crate) async fn concurrent_updates_are_serialized(store: Arc<dyn Store>) {
                 .await
                 .expect("store")
                 .expect("decision")
-        }));
-    }
-    for task in tasks {
-        task.await.expect("join");
-    }
+        }
+    })
+    .await;
     let doc = store.get(Collection::Users, "counter").await.expect("get").expect("present");
     assert_eq!(doc.source["n"], 50);
     assert_eq!(doc.seq_no, 50);
@@ -198,10 +210,9 @@ pub(crate) async fn concurrent_raw_updates_are_serialized(store: Arc<dyn Store>)
         .expect("store")
         .expect("decision");
     let RawOutcome::Created(first) = created else { panic!("unexpected {created:?}") };
-    let mut tasks = Vec::new();
-    for task in 0..60 {
+    let outcomes = race(60, |task| {
         let store = Arc::clone(&store);
-        tasks.push(tokio::spawn(async move {
+        async move {
             store
                 .update_raw(
                     Collection::Profiles,
@@ -220,11 +231,12 @@ pub(crate) async fn concurrent_raw_updates_are_serialized(store: Arc<dyn Store>)
                 .await
                 .expect("store")
                 .expect("decision")
-        }));
-    }
+        }
+    })
+    .await;
     let mut written = Vec::new();
-    for task in tasks {
-        match task.await.expect("join") {
+    for outcome in outcomes {
+        match outcome {
             RawOutcome::Updated(version) => written.push(version.seq_no),
             RawOutcome::Noop(Some(version)) => {
                 assert!(version.seq_no >= first.seq_no && version.seq_no <= first.seq_no + 50, "{version:?}")
