@@ -5,6 +5,8 @@ namespaces, suggests with hints, checks privileges, disables and re-enables, and
 kill -9) finds everything intact. Responses are compared field by field with the spec's examples.
 """
 
+import json
+
 import pytest
 from elasticsearch import AuthenticationException, AuthorizationException, BadRequestError, NotFoundError
 
@@ -188,6 +190,16 @@ def test_has_privileges_of_profiles(kibana_server):
     for detail in result["errors"]["details"].values():
         assert detail["type"] == "illegal_argument_exception"
         assert detail["reason"].startswith("unknown index privilege [bar].")
+    # The body may also come in the `source` parameter of a GET.
+    source = json.dumps({"uids": [JACK_UID, "u_missing_0"], "privileges": {"cluster": ["monitor"]}})
+    result = es.perform_request(
+        "GET",
+        "/_security/profile/_has_privileges",
+        params={"source": source, "source_content_type": "application/json"},
+        headers={"accept": "application/json"},
+    ).body
+    assert result["has_privilege_uids"] == [JACK_UID]
+    assert result["errors"]["count"] == 1
     # Malformed bodies get the strict parser's errors.
     for body, error_type, reason in [
         ({"uids": [JACK_UID]}, "illegal_argument_exception", "Required [privileges]"),
