@@ -8,7 +8,7 @@ use serde_json::Value;
 use crate::app::AppState;
 use crate::authz::{parse_privileges_to_check, PreparedCheck, PrivilegesToCheck};
 use crate::error::EsError;
-use crate::service::profiles::{errors_json, load_profiles, profile_index_exists};
+use crate::service::profiles::{errors_json, load_profiles, profile_index_exists, profile_not_found};
 
 const PARSER: &str = "profile_has_privileges_request";
 
@@ -126,7 +126,7 @@ pub(crate) async fn has_privileges(
     let mut checked: Vec<(Arc<[String]>, Result<bool, EsError>)> = Vec::new();
     for (uid, cached) in request.uids.iter().zip(&profiles) {
         let Some(cached) = cached else {
-            errors.push((uid.clone(), EsError::resource_not_found("profile document not found")));
+            errors.push((uid.clone(), profile_not_found()));
             continue;
         };
         if !cached.enabled {

@@ -444,10 +444,15 @@ pub(crate) async fn get_profiles(state: &AppState, uids: &[String]) -> Result<Pr
     for (uid, slot) in uids.iter().zip(load_profiles(state, uids).await?) {
         match slot {
             Some(cached) => found.push(cached),
-            None => errors.push((uid.clone(), EsError::resource_not_found("profile document not found"))),
+            None => errors.push((uid.clone(), profile_not_found())),
         }
     }
     Ok(ProfileLookup { found, errors })
+}
+
+/// The `errors` entry of a uid whose profile does not exist (get and has_privileges, spec §4.2 and §8.2).
+pub(crate) fn profile_not_found() -> EsError {
+    EsError::resource_not_found("profile document not found")
 }
 
 /// Renders the `errors` object of get and has_privileges: count and details sorted by uid; `None` when empty.
