@@ -1,6 +1,7 @@
 //! The built-in load generator: a fixed number of keep-alive HTTP/1.1 connections, each sending its next
 //! request as soon as the previous answer is read (closed loop, like `wrk`), for a warm-up and then a
-//! fixed measurement window. Only answers that complete inside the window are counted and timed.
+//! fixed measurement window. Answers that complete inside the window are timed; throughput counts every
+//! answer by the share of its time that fell inside the window (see [`window_share`]).
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -63,6 +64,8 @@ pub(crate) struct LoadSpec {
 pub(crate) struct RunResult {
     /// Successful (2xx) answers completed inside the window.
     pub(crate) completed: u64,
+    /// Successful answers counted by the share of their time inside the window: the throughput's numerator.
+    pub(crate) in_window: f64,
     /// Non-2xx answers and transport failures during the whole run.
     pub(crate) errors: u64,
     pub(crate) window: Duration,
@@ -74,13 +77,14 @@ pub(crate) struct RunResult {
 }
 
 impl RunResult {
-    /// Returns the counted answers per second.
+    /// Returns the answers per second inside the window.
     pub(crate) fn throughput(&self) -> f64 {
-        self.completed as f64 / self.window.as_secs_f64().max(1e-9)
+        self.in_window / self.window.as_secs_f64().max(1e-9)
     }
 
     fn merge(&mut self, other: RunResult) {
         self.completed += other.completed;
+        self.in_window += other.in_window;
         self.errors += other.errors;
         self.latencies_nanos.extend(other.latencies_nanos);
         keep_slowest(&mut self.slowest, other.slowest);
@@ -88,6 +92,21 @@ impl RunResult {
             self.first_error = other.first_error;
         }
     }
+}
+
+/// Returns the share of the request that ran from `sent_at` to `finished_at` that lies inside the window.
+///
+/// Counting answers by their share instead of by where they end keeps slow requests from skewing the rate:
+/// 32 first logins of 1.5 s each start together and end in waves, and whether a wave ends just inside or just
+/// outside a 4 s window would move a completion count by a quarter. Shares add up to the work done inside the
+/// window whatever the phase; for answers of a millisecond they equal the count.
+pub(crate) fn window_share(sent_at: Instant, finished_at: Instant, window_start: Instant, window_end: Instant) -> f64 {
+    let duration = finished_at.saturating_duration_since(sent_at);
+    let inside = finished_at.min(window_end).saturating_duration_since(sent_at.max(window_start));
+    if duration.is_zero() {
+        return if finished_at >= window_start && finished_at <= window_end { 1.0 } else { 0.0 };
+    }
+    inside.as_secs_f64() / duration.as_secs_f64()
 }
 
 /// Adds `more` to `slowest`, keeping the SLOWEST_KEPT slowest, slowest first.
@@ -161,6 +180,7 @@ async fn drive_connection(
         let counted = finished_at >= window_start && finished_at <= window_end;
         match outcome {
             Ok((status, _)) if status.is_success() => {
+                result.in_window += window_share(sent_at, finished_at, window_start, window_end);
                 if counted {
                     let nanos = (finished_at - sent_at).as_nanos() as u64;
                     result.completed += 1;
@@ -269,4 +289,49 @@ pub(crate) async fn send_once(
     request: &PreparedRequest,
 ) -> anyhow::Result<(StatusCode, Bytes)> {
     Connection::open(address).await?.send(request, authorization).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn answers_count_by_their_share_inside_the_window() {
+        let start = Instant::now();
+        let at = |millis: u64| start + Duration::from_millis(millis);
+        let (window_start, window_end) = (at(1_000), at(5_000));
+        // Wholly inside, wholly outside (warm-up, after the end).
+        assert_eq!(window_share(at(2_000), at(2_001), window_start, window_end), 1.0);
+        assert_eq!(window_share(at(0), at(900), window_start, window_end), 0.0);
+        assert_eq!(window_share(at(5_100), at(5_200), window_start, window_end), 0.0);
+        // Straddling either edge: the part inside.
+        assert!((window_share(at(500), at(2_000), window_start, window_end) - 2.0 / 3.0).abs() < 1e-9);
+        assert!((window_share(at(4_000), at(6_000), window_start, window_end) - 0.5).abs() < 1e-9);
+        // Longer than the window on both sides.
+        assert!((window_share(at(0), at(8_000), window_start, window_end) - 0.5).abs() < 1e-9);
+        // An instant answer counts where it ends.
+        assert_eq!(window_share(at(3_000), at(3_000), window_start, window_end), 1.0);
+    }
+
+    #[test]
+    fn shares_of_back_to_back_requests_add_up_to_the_work_done_whatever_the_phase() {
+        // One connection sending 1.5 s requests back to back: 4 s of window always hold 4 / 1.5 requests of
+        // work, while completions inside it are 2 or 3 depending on where the first one started.
+        let start = Instant::now();
+        let (window_start, window_end) = (start + Duration::from_secs(1), start + Duration::from_secs(5));
+        let mut completion_counts = std::collections::BTreeSet::new();
+        for phase_millis in [0u64, 100, 400, 700, 900] {
+            let mut sent = start + Duration::from_millis(phase_millis);
+            let (mut shares, mut completions) = (0.0, 0);
+            while sent < window_end {
+                let finished = sent + Duration::from_millis(1_500);
+                shares += window_share(sent, finished, window_start, window_end);
+                completions += usize::from(finished >= window_start && finished <= window_end);
+                sent = finished;
+            }
+            completion_counts.insert(completions);
+            assert!((shares - 4.0 / 1.5).abs() < 1e-6, "phase {phase_millis}: {shares}");
+        }
+        assert_eq!(completion_counts.into_iter().collect::<Vec<_>>(), vec![2, 3]);
+    }
 }

@@ -2,7 +2,6 @@
 //! latency-vs-throughput sweep.
 
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -11,7 +10,7 @@ use rand::rngs::StdRng;
 use rand::SeedableRng;
 use tokio::runtime::Runtime;
 
-use super::loadgen::{run_each, run_load, send_once, LoadSpec, RequestFactory, RunResult};
+use super::loadgen::{run_each, run_load, send_once, window_share, LoadSpec, RequestFactory, RunResult};
 use super::options::BenchOptions;
 use super::server::FloorServers;
 use super::stats::{Latencies, Series};
@@ -75,28 +74,31 @@ pub(crate) fn basic_auth(username: &str, password: &str) -> HeaderValue {
 }
 
 /// Verifies one bcrypt (cost 10) hash on every core with the `bcrypt` crate for the warm-up and the
-/// window; returns verifications per second inside the window.
+/// window; returns verifications per second inside the window, each counted by its share inside it (as the
+/// load generator counts answers, [`window_share`]).
 pub(crate) fn raw_bcrypt_verify_rate(hash: &str, warmup: Duration, window: Duration) -> f64 {
     let threads = std::thread::available_parallelism().map(usize::from).unwrap_or(1);
     let window_start = Instant::now() + warmup;
     let window_end = window_start + window;
-    let counted = AtomicU64::new(0);
-    let stop = AtomicBool::new(false);
-    std::thread::scope(|scope| {
-        for _ in 0..threads {
-            scope.spawn(|| {
-                while !stop.load(Ordering::Relaxed) && Instant::now() < window_end {
-                    let verified = bcrypt::verify(USER_PASSWORD, hash).unwrap_or(false);
-                    let finished_at = Instant::now();
-                    if verified && finished_at >= window_start && finished_at <= window_end {
-                        counted.fetch_add(1, Ordering::Relaxed);
+    let shares: Vec<f64> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut share = 0.0;
+                    while Instant::now() < window_end {
+                        let started_at = Instant::now();
+                        let verified = bcrypt::verify(USER_PASSWORD, hash).unwrap_or(false);
+                        if verified {
+                            share += window_share(started_at, Instant::now(), window_start, window_end);
+                        }
                     }
-                }
-                stop.store(true, Ordering::Relaxed);
-            });
-        }
+                    share
+                })
+            })
+            .collect();
+        workers.into_iter().map(|worker| worker.join().unwrap_or(0.0)).collect()
     });
-    counted.load(Ordering::Relaxed) as f64 / window.as_secs_f64()
+    shares.iter().sum::<f64>() / window.as_secs_f64()
 }
 
 impl Driver {
