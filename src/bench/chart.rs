@@ -64,8 +64,8 @@ fn escape(text: &str) -> String {
 /// Renders the sweep as an SVG document.
 pub(crate) fn render_svg(title: &str, series: &[SweepSeries]) -> String {
     let plotted: Vec<&SweepSeries> =
-        series.iter().filter(|one| one.points.iter().any(|point| point.throughput > 0.0)).collect();
-    let all_points = || plotted.iter().flat_map(|one| one.points.iter()).filter(|point| point.throughput > 0.0);
+        series.iter().filter(|one| one.points.iter().any(|point| point.answered())).collect();
+    let all_points = || plotted.iter().flat_map(|one| one.points.iter()).filter(|point| point.answered());
     let x_axis = LogAxis::covering(all_points().map(|point| point.throughput), LEFT, WIDTH - RIGHT);
     let y_axis = LogAxis::covering(
         all_points()
@@ -145,7 +145,7 @@ pub(crate) fn render_svg(title: &str, series: &[SweepSeries]) -> String {
     );
     for (number, one) in plotted.iter().enumerate() {
         let color = PALETTE[number % PALETTE.len()];
-        let points: Vec<_> = one.points.iter().filter(|point| point.throughput > 0.0).collect();
+        let points: Vec<_> = one.points.iter().filter(|point| point.answered()).collect();
         for (quantile, dash, radius) in [("p99", "", 3.5), ("p50", r#" stroke-dasharray="5,4""#, 2.0)] {
             let coordinates: Vec<String> = points
                 .iter()
@@ -204,7 +204,8 @@ mod tests {
         let latencies = Latencies {
             p50: Duration::from_micros(p99_micros / 2),
             p99: Duration::from_micros(p99_micros),
-            ..Latencies::default()
+            p999: Duration::from_micros(p99_micros),
+            max: Duration::from_micros(p99_micros),
         };
         SweepPoint { connections, throughput, latencies, errors: 0 }
     }
@@ -220,6 +221,18 @@ mod tests {
         assert_eq!(svg.matches("<polyline").count(), 4);
         assert!(svg.contains("floor &lt;x&gt;"));
         assert!(svg.contains(">10k<"), "{svg}");
+    }
+
+    #[test]
+    fn a_point_with_a_rate_but_no_finished_answer_is_not_plotted() {
+        // 64 first logins of 3 s each in a 2 s window: each adds its share to the rate, none has a latency.
+        let unanswered = SweepPoint { connections: 64, throughput: 21.0, latencies: Latencies::default(), errors: 0 };
+        assert!(!unanswered.answered());
+        let series =
+            vec![SweepSeries { label: "activate_first".into(), points: vec![point(1, 8.0, 170_000), unanswered] }];
+        let svg = render_svg("test", &series);
+        assert_eq!(svg.matches("<polyline").count(), 2);
+        assert!(!svg.contains("NaN") && !svg.contains("inf"), "{svg}");
     }
 
     #[test]

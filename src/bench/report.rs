@@ -222,7 +222,7 @@ pub(crate) fn render_block(report: &mut Report) -> String {
             let _ = write!(text, "| {} |", series.label);
             for point in &series.points {
                 let errors = if point.errors > 0 { format!(" ({} err)", point.errors) } else { String::new() };
-                if point.throughput > 0.0 {
+                if point.answered() {
                     let _ = write!(
                         text,
                         " {} @ {}{errors} |",

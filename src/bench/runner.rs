@@ -49,6 +49,14 @@ pub(crate) struct SweepPoint {
     pub(crate) errors: u64,
 }
 
+impl SweepPoint {
+    /// Tells whether the point has a rate and a latency to plot: at least one answer completed inside the
+    /// window (requests slower than the window still add their share to the rate, but have no latency).
+    pub(crate) fn answered(&self) -> bool {
+        self.throughput > 0.0 && !self.latencies.max.is_zero()
+    }
+}
+
 /// The sweep of one workload (or the floor).
 #[derive(Debug, Clone)]
 pub(crate) struct SweepSeries {
