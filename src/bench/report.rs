@@ -7,7 +7,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use super::options::BenchOptions;
-use super::runner::{SweepSeries, WorkloadResult};
+use super::runner::{SweepPoint, SweepSeries, WorkloadResult};
 use super::seed::SeedReport;
 use super::stats::{format_millis, format_rate};
 use super::system::{mebibytes, MachineInfo, Memory, SyncLatency};
@@ -51,6 +51,17 @@ pub(crate) struct Report {
     pub(crate) sweep: Vec<SweepSeries>,
     pub(crate) chart_link: Option<String>,
     pub(crate) notes: Vec<String>,
+}
+
+/// One cell of the sweep table: rate and p99, or why there is no latency to show.
+fn sweep_cell(point: &SweepPoint) -> String {
+    let errors = if point.errors > 0 { format!(" ({} err)", point.errors) } else { String::new() };
+    if point.answered() {
+        format!("{} @ {}{errors}", format_rate(point.throughput), format_millis(point.latencies.p99))
+    } else {
+        // Slower requests than the window (bcrypt at many connections): no latency to show.
+        format!("none finished in the window{errors}")
+    }
 }
 
 fn workload_row(result: &mut WorkloadResult) -> String {
@@ -221,18 +232,7 @@ pub(crate) fn render_block(report: &mut Report) -> String {
         for series in &report.sweep {
             let _ = write!(text, "| {} |", series.label);
             for point in &series.points {
-                let errors = if point.errors > 0 { format!(" ({} err)", point.errors) } else { String::new() };
-                if point.answered() {
-                    let _ = write!(
-                        text,
-                        " {} @ {}{errors} |",
-                        format_rate(point.throughput),
-                        format_millis(point.latencies.p99)
-                    );
-                } else {
-                    // Slower requests than the window (bcrypt at many connections): no latency to show.
-                    let _ = write!(text, " none finished in the window{errors} |");
-                }
+                let _ = write!(text, " {} |", sweep_cell(point));
             }
             let _ = writeln!(text);
         }
@@ -274,6 +274,7 @@ pub(crate) fn write(out: &Path, report: &mut Report) -> anyhow::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::bench::stats::Latencies;
 
     #[test]
     fn splice_replaces_only_the_block() {
@@ -321,6 +322,16 @@ mod tests {
         let row = workload_row(&mut result);
         assert!(row.contains("| 30,000 | 3.00 | 3.00 | 3.00 | floor 60,000 (p99 2.00) | 0.50 |"), "{row}");
         assert!(row.ends_with("**missed**: p99 3.00 ms > 2 ms |"), "{row}");
+    }
+
+    #[test]
+    fn a_sweep_point_without_a_finished_answer_shows_no_latency() {
+        let latencies = Latencies::from_samples(&mut [1_500_000, 2_000_000]);
+        let answered = SweepPoint { connections: 32, throughput: 21.4, latencies, errors: 0 };
+        assert_eq!(sweep_cell(&answered), "21.4 @ 2.00");
+        // Requests longer than the window add their share to the rate but have no latency sample.
+        let unanswered = SweepPoint { connections: 64, throughput: 20.1, latencies: Latencies::default(), errors: 1 };
+        assert_eq!(sweep_cell(&unanswered), "none finished in the window (1 err)");
     }
 
     #[test]
