@@ -62,14 +62,12 @@ pub(crate) struct LoadSpec {
 /// What one measured run saw.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct RunResult {
-    /// Successful (2xx) answers completed inside the window.
-    pub(crate) completed: u64,
     /// Successful answers counted by the share of their time inside the window: the throughput's numerator.
     pub(crate) in_window: f64,
     /// Non-2xx answers and transport failures during the whole run.
     pub(crate) errors: u64,
     pub(crate) window: Duration,
-    /// Latency of every counted answer, in nanoseconds.
+    /// Latency of every successful answer completed inside the window, in nanoseconds.
     pub(crate) latencies_nanos: Vec<u64>,
     /// The slowest counted answers (latency in nanoseconds, request), slowest first.
     pub(crate) slowest: Vec<(u64, PreparedRequest)>,
@@ -83,7 +81,6 @@ impl RunResult {
     }
 
     fn merge(&mut self, other: RunResult) {
-        self.completed += other.completed;
         self.in_window += other.in_window;
         self.errors += other.errors;
         self.latencies_nanos.extend(other.latencies_nanos);
@@ -183,7 +180,6 @@ async fn drive_connection(
                 result.in_window += window_share(sent_at, finished_at, window_start, window_end);
                 if counted {
                     let nanos = (finished_at - sent_at).as_nanos() as u64;
-                    result.completed += 1;
                     result.latencies_nanos.push(nanos);
                     if result.slowest.len() < SLOWEST_KEPT || result.slowest.last().is_some_and(|last| nanos > last.0) {
                         keep_slowest(&mut result.slowest, vec![(nanos, request)]);

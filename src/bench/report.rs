@@ -289,7 +289,6 @@ mod tests {
 
     fn run(per_second: u64, latency_millis: u64) -> super::super::loadgen::RunResult {
         super::super::loadgen::RunResult {
-            completed: per_second,
             in_window: per_second as f64,
             errors: 0,
             window: Duration::from_secs(1),

@@ -39,7 +39,6 @@ impl Latencies {
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Series {
     pub(crate) round_throughputs: Vec<f64>,
-    pub(crate) completed: u64,
     pub(crate) errors: u64,
     pub(crate) first_error: Option<String>,
     /// The slowest answers over every round (latency in nanoseconds, request), slowest first.
@@ -51,7 +50,6 @@ impl Series {
     /// Adds one round.
     pub(crate) fn add(&mut self, run: RunResult) {
         self.round_throughputs.push(run.throughput());
-        self.completed += run.completed;
         self.errors += run.errors;
         if self.first_error.is_none() {
             self.first_error = run.first_error;
