@@ -43,6 +43,9 @@ const READ_POOL_SIZE: usize = 32;
 const READ_CACHE_KIB: u32 = 1024;
 /// Page cache of the write connection, in KiB.
 const WRITE_CACHE_KIB: u32 = 16384;
+/// Prepared statements each connection keeps (rusqlite keeps 16 by default): the change sequence has a table
+/// per collection, and so a statement per collection for each of its uses.
+const STATEMENT_CACHE: usize = 64;
 /// WAL size (in pages) from which the writer itself checkpoints after its commits. The checkpointer thread
 /// normally keeps the log copied; this is what lets the log restart from its beginning under sustained writes,
 /// since a log is only reset once it is fully copied (the writer then copies only the little the checkpointer
@@ -57,18 +60,23 @@ const WAL_RESTART_PAGES: u32 = 4096;
 const COMPRESS_FROM_BYTES: usize = 512;
 
 /// The layout version this build writes, kept in SQLite's `user_version`.
-const SCHEMA_VERSION: i64 = 4;
+const SCHEMA_VERSION: i64 = 5;
 
 /// Documents live in a rowid table with a unique index on `(coll, id)`. (Version 1 keyed a WITHOUT ROWID
 /// table by `(coll, id)`: its rows are the whole documents, and a lookup that compares against a row spilling
 /// onto overflow pages reads the entire row, so every profile lookup read several KB per b-tree step.) The
 /// source is the last column, so reading the version or the key stops before the overflow pages.
 ///
-/// The change sequence is the `changes` table: every write appends `(coll, seq_no, id)`, at the end of the
-/// collection's key range, and an entry stays valid while the document's `seq_no` is still its own. Entries a
-/// later write superseded are pruned in the background ([`ChangePruner`]). (Version 2 kept an index on
-/// `(coll, seq_no)` of `docs` instead: every update then moved the document's entry from a random page of the
-/// index to its end, one more page written to the log, and checkpointed again, per update.)
+/// The change sequence is a table per collection ([`changes_table`]): every write appends `(seq_no, id)`, and
+/// an entry stays valid while the document's `seq_no` is still its own. Entries a later write superseded are
+/// pruned in the background ([`ChangePruner`]). (Version 2 kept an index on `(coll, seq_no)` of `docs`
+/// instead: every update then moved the document's entry from a random page of the index to its end, one more
+/// page written to the log, and checkpointed again, per update.) Each table is a rowid table keyed by `seq_no`,
+/// so that appends take SQLite's quick path: a full last page moves the new entry to a fresh page. (Versions 3
+/// and 4 kept one `WITHOUT ROWID` table keyed by `(coll, seq_no)`, an index b-tree, where every append that
+/// overflowed the last page rebalanced it with its two neighbours: about four of a commit's 17 log pages were
+/// the end of that table, and each rebalance renumbered pages through SQLite's lock page, which made the
+/// commit scan the writer's whole page cache.)
 ///
 /// `major_seq_no`, on a document and on each entry, is the seq_no of the document's last major write (see
 /// [`RawDecision::Put`]): a reader past it takes a minor write's entry as it is, without reading the document.
@@ -88,18 +96,34 @@ CREATE TABLE IF NOT EXISTS docs (
 );
 CREATE UNIQUE INDEX IF NOT EXISTS docs_by_coll_id ON docs (coll, id);
 CREATE INDEX IF NOT EXISTS docs_by_coll_key ON docs (coll, key, id);
-CREATE TABLE IF NOT EXISTS changes (
-    coll TEXT NOT NULL,
-    seq_no INTEGER NOT NULL,
-    id TEXT NOT NULL,
-    major_seq_no INTEGER,
-    PRIMARY KEY (coll, seq_no)
-) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS collections (
     coll TEXT PRIMARY KEY,
     created_at_ms INTEGER NOT NULL
 );
 ";
+
+/// The table holding `collection`'s change sequence (see [`SCHEMA`]).
+fn changes_table(collection: Collection) -> &'static str {
+    match collection {
+        Collection::Users => "changes_users",
+        Collection::Roles => "changes_roles",
+        Collection::Profiles => "changes_profiles",
+        Collection::Tokens => "changes_tokens",
+        Collection::RoleMappings => "changes_role_mappings",
+    }
+}
+
+/// [`SCHEMA`] and the change table of every collection.
+fn schema() -> String {
+    let mut schema = SCHEMA.to_string();
+    for collection in Collection::ALL {
+        schema.push_str(&format!(
+            "CREATE TABLE IF NOT EXISTS {} (seq_no INTEGER PRIMARY KEY, id TEXT NOT NULL, major_seq_no INTEGER);\n",
+            changes_table(collection)
+        ));
+    }
+    schema
+}
 
 /// Brings a data directory written by an older build to [`SCHEMA_VERSION`], in one transaction.
 fn migrate(connection: &mut Connection) -> Result<(), StoreError> {
@@ -123,7 +147,7 @@ fn migrate(connection: &mut Connection) -> Result<(), StoreError> {
             )
             .map_err(backend_error)?;
     }
-    transaction.execute_batch(SCHEMA).map_err(backend_error)?;
+    transaction.execute_batch(&schema()).map_err(backend_error)?;
     if rebuild {
         transaction
             .execute_batch(
@@ -133,19 +157,45 @@ fn migrate(connection: &mut Connection) -> Result<(), StoreError> {
             )
             .map_err(backend_error)?;
     }
-    if old_docs.is_some() && version < 3 {
-        // Every document's last write is its entry in the change sequence.
-        transaction
-            .execute_batch(
-                "INSERT INTO changes (coll, seq_no, id) SELECT coll, seq_no, id FROM docs ORDER BY coll, seq_no;
-                 DROP INDEX IF EXISTS docs_by_seq;",
-            )
-            .map_err(backend_error)?;
-    }
     // Version 4: the seq_no of each document's last major write, on the document and on each entry. Existing
     // rows keep NULL, which reads as "major": their changes are reported with their source, as before.
     add_column_if_missing(&transaction, "docs", "major_seq_no INTEGER")?;
-    add_column_if_missing(&transaction, "changes", "major_seq_no INTEGER")?;
+    let old_changes: bool = transaction
+        .query_row("SELECT COUNT(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = 'changes'", [], |row| {
+            row.get(0)
+        })
+        .map_err(backend_error)?;
+    if old_changes {
+        // Versions 3 and 4: one table for every collection's entries (version 3 without `major_seq_no`).
+        add_column_if_missing(&transaction, "changes", "major_seq_no INTEGER")?;
+        for collection in Collection::ALL {
+            transaction
+                .execute(
+                    &format!(
+                        "INSERT INTO {} (seq_no, id, major_seq_no) \
+                         SELECT seq_no, id, major_seq_no FROM changes WHERE coll = ?1 ORDER BY seq_no",
+                        changes_table(collection)
+                    ),
+                    params![collection.name()],
+                )
+                .map_err(backend_error)?;
+        }
+        transaction.execute_batch("DROP TABLE changes;").map_err(backend_error)?;
+    } else if old_docs.is_some() && version < 3 {
+        // Every document's last write is its entry in the change sequence.
+        for collection in Collection::ALL {
+            transaction
+                .execute(
+                    &format!(
+                        "INSERT INTO {} (seq_no, id) SELECT seq_no, id FROM docs WHERE coll = ?1 ORDER BY seq_no",
+                        changes_table(collection)
+                    ),
+                    params![collection.name()],
+                )
+                .map_err(backend_error)?;
+        }
+        transaction.execute_batch("DROP INDEX IF EXISTS docs_by_seq;").map_err(backend_error)?;
+    }
     transaction.execute_batch(&format!("PRAGMA user_version = {SCHEMA_VERSION};")).map_err(backend_error)?;
     transaction.commit().map_err(backend_error)
 }
@@ -229,6 +279,7 @@ impl SqliteStore {
                 "PRAGMA cache_size=-{WRITE_CACHE_KIB}; PRAGMA wal_autocheckpoint={WAL_RESTART_PAGES};"
             ))
             .map_err(backend_error)?;
+        write_connection.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
         migrate(&mut write_connection)?;
         let next_seq_nos = load_next_seq_nos(&write_connection)?;
         let mut readers = Vec::with_capacity(READ_POOL_SIZE);
@@ -304,6 +355,7 @@ fn open_reader(path: &Path) -> Result<Connection, StoreError> {
     connection
         .execute_batch(&format!("PRAGMA busy_timeout=5000; PRAGMA cache_size=-{READ_CACHE_KIB};"))
         .map_err(backend_error)?;
+    connection.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
     Ok(connection)
 }
 
@@ -311,7 +363,7 @@ fn load_next_seq_nos(connection: &Connection) -> Result<Sequences, StoreError> {
     let mut next_seq_nos = HashMap::new();
     for collection in Collection::ALL {
         let max_seq_no: Option<i64> = connection
-            .query_row("SELECT MAX(seq_no) FROM changes WHERE coll = ?1", params![collection.name()], |row| row.get(0))
+            .query_row(&format!("SELECT MAX(seq_no) FROM {}", changes_table(collection)), [], |row| row.get(0))
             .map_err(backend_error)?;
         next_seq_nos.insert(collection, max_seq_no.map_or(0, |max| max + 1));
     }
@@ -406,12 +458,15 @@ fn read_changes(
     limit: usize,
 ) -> Result<Vec<Change>, StoreError> {
     let mut entries = connection
-        .prepare_cached("SELECT seq_no, id, major_seq_no FROM changes WHERE coll = ?1 AND seq_no > ?2 ORDER BY seq_no")
+        .prepare_cached(&format!(
+            "SELECT seq_no, id, major_seq_no FROM {} WHERE seq_no > ?1 ORDER BY seq_no",
+            changes_table(collection)
+        ))
         .map_err(backend_error)?;
     let mut document = connection
         .prepare_cached("SELECT seq_no, source FROM docs WHERE coll = ?1 AND id = ?2")
         .map_err(backend_error)?;
-    let mut rows = entries.query(params![collection.name(), after_seq_no]).map_err(backend_error)?;
+    let mut rows = entries.query(params![after_seq_no]).map_err(backend_error)?;
     let mut changes = Vec::new();
     while changes.len() < limit {
         let Some(row) = rows.next().map_err(backend_error)? else {
@@ -577,10 +632,11 @@ impl ChangePruner {
         self.after.insert(collection, last.unwrap_or(-1));
         let Some(set) = self.superseded.get_mut(&collection) else { return Ok(()) };
         let known: Vec<i64> = set.range(after + 1..=last.unwrap_or(i64::MAX)).copied().collect();
-        let mut statement = connection.prepare_cached("DELETE FROM changes WHERE coll = ?1 AND seq_no = ?2")?;
+        let mut statement =
+            connection.prepare_cached(&format!("DELETE FROM {} WHERE seq_no = ?1", changes_table(collection)))?;
         for seq_no in known {
             set.remove(&seq_no);
-            statement.execute(params![collection.name(), seq_no])?;
+            statement.execute(params![seq_no])?;
         }
         Ok(())
     }
@@ -590,12 +646,12 @@ impl ChangePruner {
     fn check(&mut self, connection: &Connection, collection: Collection, count: usize) -> rusqlite::Result<()> {
         let Some(after) = *self.checked_after.entry(collection).or_insert(Some(-1)) else { return Ok(()) };
         let last = range_end(connection, collection, after, count)?;
+        let table = changes_table(collection);
         connection
-            .prepare_cached(
-                "DELETE FROM changes WHERE coll = ?1 AND seq_no > ?2 AND seq_no <= ?3 AND NOT EXISTS \
-                 (SELECT 1 FROM docs WHERE docs.coll = changes.coll AND docs.id = changes.id \
-                  AND docs.seq_no = changes.seq_no)",
-            )?
+            .prepare_cached(&format!(
+                "DELETE FROM {table} WHERE seq_no > ?2 AND seq_no <= ?3 AND NOT EXISTS \
+                 (SELECT 1 FROM docs WHERE docs.coll = ?1 AND docs.id = {table}.id AND docs.seq_no = {table}.seq_no)"
+            ))?
             .execute(params![collection.name(), after, last.unwrap_or(i64::MAX)])?;
         self.checked_after.insert(collection, last);
         Ok(())
@@ -611,8 +667,11 @@ fn range_end(
     count: usize,
 ) -> rusqlite::Result<Option<i64>> {
     connection
-        .prepare_cached("SELECT seq_no FROM changes WHERE coll = ?1 AND seq_no > ?2 ORDER BY seq_no LIMIT 1 OFFSET ?3")?
-        .query_row(params![collection.name(), after, count.saturating_sub(1) as i64], |row| row.get(0))
+        .prepare_cached(&format!(
+            "SELECT seq_no FROM {} WHERE seq_no > ?1 ORDER BY seq_no LIMIT 1 OFFSET ?2",
+            changes_table(collection)
+        ))?
+        .query_row(params![after, count.saturating_sub(1) as i64], |row| row.get(0))
         .optional()
 }
 
@@ -920,8 +979,11 @@ impl Sequences {
     ) -> Result<i64, StoreError> {
         let seq_no = self.next_seq_no(collection);
         connection
-            .prepare_cached("INSERT INTO changes (coll, seq_no, id, major_seq_no) VALUES (?1, ?2, ?3, ?4)")
-            .and_then(|mut statement| statement.execute(params![collection.name(), seq_no, id, major_seq_no]))
+            .prepare_cached(&format!(
+                "INSERT INTO {} (seq_no, id, major_seq_no) VALUES (?1, ?2, ?3)",
+                changes_table(collection)
+            ))
+            .and_then(|mut statement| statement.execute(params![seq_no, id, major_seq_no]))
             .map_err(backend_error)?;
         self.next.insert(collection, seq_no + 1);
         self.superseded.extend(previous.map(|previous| (collection, previous)));
@@ -1263,8 +1325,14 @@ mod tests {
         rows.map(|row| row.expect("row")).collect()
     }
 
+    /// Every entry of the change sequence, collection by collection (in [`Collection::ALL`]'s order).
     fn change_entries(dir: &Path) -> Vec<(String, i64)> {
-        select(dir, "SELECT id, seq_no FROM changes ORDER BY coll, seq_no", |row| Ok((row.get(0)?, row.get(1)?)))
+        let tables = Collection::ALL.map(|collection| format!("SELECT id, seq_no FROM {}", changes_table(collection)));
+        let mut entries = Vec::new();
+        for sql in tables {
+            entries.extend(select(dir, &format!("{sql} ORDER BY seq_no"), |row| Ok((row.get(0)?, row.get(1)?))));
+        }
+        entries
     }
 
     /// A data directory written by the first layout (documents in a WITHOUT ROWID table) is rebuilt on open,
@@ -1303,7 +1371,7 @@ mod tests {
         assert_eq!(store.count(Collection::Profiles).await.expect("count"), 2);
     }
 
-    /// Version 2 kept the change sequence as an index on `docs`: opening builds the `changes` table from the
+    /// Version 2 kept the change sequence as an index on `docs`: opening builds the change tables from the
     /// documents' last writes and drops the index.
     #[tokio::test]
     async fn opening_a_version_2_directory_builds_the_change_sequence() {
@@ -1322,7 +1390,7 @@ mod tests {
             .query_row("SELECT COUNT(*) FROM sqlite_master WHERE name = 'docs_by_seq'", [], |row| row.get(0))
             .expect("indexes");
         assert_eq!(indexes, 0);
-        assert_eq!(change_entries(dir.path()), vec![("b".into(), 1), ("a".into(), 4), ("r".into(), 7)]);
+        assert_eq!(change_entries(dir.path()), vec![("r".into(), 7), ("b".into(), 1), ("a".into(), 4)]);
         let changes = store.changes_since(Collection::Profiles, -1, 10).await.expect("changes");
         assert_eq!(
             changes.iter().map(|change| (change.id.as_str(), change.seq_no)).collect::<Vec<_>>(),
@@ -1352,10 +1420,11 @@ mod tests {
         let columns = select(
             dir.path(),
             "SELECT 'docs.' || name FROM pragma_table_info('docs') WHERE name = 'major_seq_no' UNION ALL \
-             SELECT 'changes.' || name FROM pragma_table_info('changes') WHERE name = 'major_seq_no'",
+             SELECT 'changes_profiles.' || name FROM pragma_table_info('changes_profiles') \
+             WHERE name = 'major_seq_no'",
             |row| row.get::<_, String>(0),
         );
-        assert_eq!(columns, ["docs.major_seq_no", "changes.major_seq_no"]);
+        assert_eq!(columns, ["docs.major_seq_no", "changes_profiles.major_seq_no"]);
         let before = store.changes_since(Collection::Profiles, 3, 10).await.expect("changes");
         assert_eq!(before, [Change { id: "a".into(), seq_no: 4, source: ChangeSource::Document(r#"{"n":1}"#.into()) }]);
         let minor = store
@@ -1381,6 +1450,59 @@ mod tests {
         drop(store);
         let store = SqliteStore::open(dir.path()).expect("reopen");
         assert_eq!(store.changes_since(Collection::Profiles, 4, 10).await.expect("changes"), past_old_write);
+    }
+
+    /// Version 4 kept every collection's change sequence in one `WITHOUT ROWID` table: opening moves each
+    /// collection's entries, with their last major writes, to its own table and drops the old one.
+    #[tokio::test]
+    async fn opening_a_version_4_directory_splits_the_change_sequence_by_collection() {
+        let dir = directory_with(&format!(
+            "{ROWID_DOCS}
+                     ALTER TABLE docs ADD COLUMN major_seq_no INTEGER;
+                     CREATE TABLE changes (coll TEXT NOT NULL, seq_no INTEGER NOT NULL, id TEXT NOT NULL,
+                       major_seq_no INTEGER, PRIMARY KEY (coll, seq_no)) WITHOUT ROWID;
+                     CREATE TABLE collections (coll TEXT PRIMARY KEY, created_at_ms INTEGER NOT NULL);
+                     INSERT INTO collections VALUES ('profiles', 1);
+                     INSERT INTO docs VALUES ('profiles', 'a', 6, 1, 'alice', '{{\"n\":2}}', 3);
+                     INSERT INTO docs VALUES ('profiles', 'b', 4, 1, NULL, NULL, 4);
+                     INSERT INTO docs VALUES ('users', 'u', 2, 1, 'user', '{{\"u\":1}}', 2);
+                     INSERT INTO changes VALUES ('profiles', 3, 'a', 3);
+                     INSERT INTO changes VALUES ('profiles', 4, 'b', 4);
+                     INSERT INTO changes VALUES ('profiles', 6, 'a', 3);
+                     INSERT INTO changes VALUES ('users', 2, 'u', 2);
+                     PRAGMA user_version = 4;"
+        ));
+        let store = SqliteStore::open(dir.path()).expect("open migrates");
+        let old_tables: i64 = inspect(dir.path())
+            .query_row("SELECT COUNT(*) FROM sqlite_master WHERE name = 'changes'", [], |row| row.get(0))
+            .expect("tables");
+        assert_eq!(old_tables, 0);
+        let version: i64 = inspect(dir.path()).query_row("PRAGMA user_version", [], |row| row.get(0)).expect("version");
+        assert_eq!(version, SCHEMA_VERSION);
+        assert_eq!(
+            change_entries(dir.path()),
+            vec![("u".into(), 2), ("a".into(), 3), ("b".into(), 4), ("a".into(), 6)]
+        );
+        // Past `a`'s last major write (3), its minor write 6 is reported without its source; before it, with.
+        assert_eq!(
+            store.changes_since(Collection::Profiles, 4, 10).await.expect("changes"),
+            [Change { id: "a".into(), seq_no: 6, source: ChangeSource::Unchanged }]
+        );
+        assert_eq!(
+            store.changes_since(Collection::Profiles, 2, 10).await.expect("changes"),
+            [
+                Change { id: "b".into(), seq_no: 4, source: ChangeSource::Deleted },
+                Change { id: "a".into(), seq_no: 6, source: ChangeSource::Document(r#"{"n":2}"#.into()) },
+            ]
+        );
+        assert_eq!(
+            store.changes_since(Collection::Users, -1, 10).await.expect("changes"),
+            [Change { id: "u".into(), seq_no: 2, source: ChangeSource::Document(r#"{"u":1}"#.into()) }]
+        );
+        let next = super::super::conformance::put(&store, Collection::Profiles, "c", serde_json::json!({"n": 3})).await;
+        assert_eq!(next.seq_no, 7, "sequences go on from the highest seq_no");
+        let next = super::super::conformance::put(&store, Collection::Users, "v", serde_json::json!({"v": 1})).await;
+        assert_eq!(next.seq_no, 3);
     }
 
     /// Rewriting the same documents over and over keeps the change sequence small: the entries the writes
@@ -1420,7 +1542,7 @@ mod tests {
         inspect(dir.path())
             .execute_batch(
                 "UPDATE docs SET seq_no = 10, major_seq_no = 10 WHERE id = 'a'; \
-                 INSERT INTO changes (coll, seq_no, id, major_seq_no) VALUES ('profiles', 10, 'a', 10);",
+                 INSERT INTO changes_profiles (seq_no, id, major_seq_no) VALUES (10, 'a', 10);",
             )
             .expect("a write elsewhere");
         let store = SqliteStore::open(dir.path()).expect("reopen");
