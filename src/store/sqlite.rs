@@ -586,10 +586,16 @@ const PRUNE_PER_APPEND: usize = 2;
 /// its document (two b-tree lookups each, where deleting a known entry is one).
 const APPENDS_PER_CHECK: usize = 4;
 
-/// Removes superseded entries from the change sequence, a little in every batch, going round the sequence
-/// from its start to its end and over again. Each step covers a range of consecutive entries, so the few
-/// pages it changes are neighbours (deleting each entry when its document is written again would change a
-/// random page per write).
+/// How many entries a collection's sequence gains between two pruning steps. A step changes the few pages of
+/// the range it covers; one step per batch (about 10 entries, a fraction of a page) wrote the same pages to the
+/// log again in batch after batch, about one page per commit. With 128, a step's range is a few pages, each
+/// written once.
+const APPENDS_PER_STEP: usize = 128;
+
+/// Removes superseded entries from the change sequence, a little at a time, going round the sequence from its
+/// start to its end and over again. Each step covers a range of consecutive entries, so the few pages it
+/// changes are neighbours (deleting each entry when its document is written again would change a random page
+/// per write).
 ///
 /// The writer knows which entries its own writes superseded, and deletes them as its round reaches them. For
 /// the entries superseded before the store opened (or by another process), a second, slower round checks
@@ -603,6 +609,8 @@ struct ChangePruner {
     superseded: HashMap<Collection, BTreeSet<i64>>,
     /// Per collection, the `seq_no` after which the next check starts; gone once the check has gone round.
     checked_after: HashMap<Collection, Option<i64>>,
+    /// Per collection, the entries appended since its last step.
+    appended: HashMap<Collection, usize>,
 }
 
 impl ChangePruner {
@@ -613,9 +621,16 @@ impl ChangePruner {
         }
     }
 
-    /// Runs one step for a batch that appended `appended` entries to `collection`. A failure only skips the
-    /// step: the statement's changes are undone and the batch goes on.
+    /// Counts the entries a batch appended to `collection`, and runs a step for them all once they reach
+    /// [`APPENDS_PER_STEP`]. A failure only skips the step: the statement's changes are undone and the batch
+    /// goes on.
     fn step(&mut self, connection: &Connection, collection: Collection, appended: usize) {
+        let owed = self.appended.entry(collection).or_default();
+        *owed += appended;
+        if *owed < APPENDS_PER_STEP {
+            return;
+        }
+        let appended = std::mem::take(owed);
         if let Err(error) = self.delete_known(connection, collection, appended * PRUNE_PER_APPEND) {
             tracing::warn!(%error, collection = collection.name(), "pruning the change sequence failed");
         }
@@ -1517,8 +1532,10 @@ mod tests {
                     .await;
             }
         }
+        // Pruning runs every APPENDS_PER_STEP appends: what is left is about twice the documents, plus the
+        // entries appended since the last step.
         let entries = change_entries(dir.path());
-        assert!(entries.len() <= 12, "{} entries left of 900 writes", entries.len());
+        assert!(entries.len() <= APPENDS_PER_STEP + 12, "{} entries left of 900 writes", entries.len());
         let changes = store.changes_since(Collection::Profiles, -1, 100).await.expect("changes");
         assert_eq!(
             changes.iter().map(|change| (change.id.as_str(), change.seq_no)).collect::<Vec<_>>(),
@@ -1546,13 +1563,15 @@ mod tests {
             )
             .expect("a write elsewhere");
         let store = SqliteStore::open(dir.path()).expect("reopen");
-        for round in 0..20 {
+        // Enough writes for a pruning step, which checks the first entries.
+        let writes = APPENDS_PER_STEP + 20;
+        for round in 0..writes {
             super::super::conformance::put(&store, Collection::Profiles, "c", serde_json::json!({"n": round})).await;
         }
         let entries = change_entries(dir.path());
         assert!(!entries.contains(&("a".into(), 0)), "{entries:?}");
         assert!(entries.contains(&("b".into(), 1)) && entries.contains(&("a".into(), 10)), "{entries:?}");
-        assert_eq!(entries.last(), Some(&("c".into(), 30)));
+        assert_eq!(entries.last(), Some(&("c".into(), 10 + writes as i64)));
     }
 
     /// Large sources are stored compressed and read back as the same JSON; small ones stay text.
