@@ -165,36 +165,29 @@ fn migrate(connection: &mut Connection) -> Result<(), StoreError> {
             row.get(0)
         })
         .map_err(backend_error)?;
-    if old_changes {
-        // Versions 3 and 4: one table for every collection's entries (version 3 without `major_seq_no`).
+    // Versions 3 and 4 kept every collection's entries in one table (version 3 without `major_seq_no`); before
+    // version 3, every document's last write is its entry.
+    let entries = if old_changes {
         add_column_if_missing(&transaction, "changes", "major_seq_no INTEGER")?;
-        for collection in Collection::ALL {
-            transaction
-                .execute(
-                    &format!(
-                        "INSERT INTO {} (seq_no, id, major_seq_no) \
-                         SELECT seq_no, id, major_seq_no FROM changes WHERE coll = ?1 ORDER BY seq_no",
-                        changes_table(collection)
-                    ),
-                    params![collection.name()],
-                )
-                .map_err(backend_error)?;
-        }
-        transaction.execute_batch("DROP TABLE changes;").map_err(backend_error)?;
+        Some(("SELECT seq_no, id, major_seq_no FROM changes", "DROP TABLE changes;"))
     } else if old_docs.is_some() && version < 3 {
-        // Every document's last write is its entry in the change sequence.
+        Some(("SELECT seq_no, id, NULL FROM docs", "DROP INDEX IF EXISTS docs_by_seq;"))
+    } else {
+        None
+    };
+    if let Some((select, cleanup)) = entries {
         for collection in Collection::ALL {
             transaction
                 .execute(
                     &format!(
-                        "INSERT INTO {} (seq_no, id) SELECT seq_no, id FROM docs WHERE coll = ?1 ORDER BY seq_no",
+                        "INSERT INTO {} (seq_no, id, major_seq_no) {select} WHERE coll = ?1 ORDER BY seq_no",
                         changes_table(collection)
                     ),
                     params![collection.name()],
                 )
                 .map_err(backend_error)?;
         }
-        transaction.execute_batch("DROP INDEX IF EXISTS docs_by_seq;").map_err(backend_error)?;
+        transaction.execute_batch(cleanup).map_err(backend_error)?;
     }
     transaction.execute_batch(&format!("PRAGMA user_version = {SCHEMA_VERSION};")).map_err(backend_error)?;
     transaction.commit().map_err(backend_error)
@@ -1342,10 +1335,10 @@ mod tests {
 
     /// Every entry of the change sequence, collection by collection (in [`Collection::ALL`]'s order).
     fn change_entries(dir: &Path) -> Vec<(String, i64)> {
-        let tables = Collection::ALL.map(|collection| format!("SELECT id, seq_no FROM {}", changes_table(collection)));
         let mut entries = Vec::new();
-        for sql in tables {
-            entries.extend(select(dir, &format!("{sql} ORDER BY seq_no"), |row| Ok((row.get(0)?, row.get(1)?))));
+        for collection in Collection::ALL {
+            let sql = format!("SELECT id, seq_no FROM {} ORDER BY seq_no", changes_table(collection));
+            entries.extend(select(dir, &sql, |row| Ok((row.get(0)?, row.get(1)?))));
         }
         entries
     }
