@@ -318,6 +318,8 @@ fn runs(text: &str, accepts: impl Fn(char) -> bool) -> Vec<&str> {
 ///
 /// Captured parts share the position of the token they come from; duplicates anywhere in the
 /// stream are dropped (the `unique` filter), and a dropped token does not open a new position.
+/// Every term therefore occurs at most once per document, which lets a suggest query probe the
+/// frequent terms of an address (its domain) with a bound that assumes a term frequency of one.
 pub(crate) fn email_tokens(text: &str) -> Vec<AnalyzedToken> {
     let mut seen = std::collections::HashSet::new();
     let mut tokens: Vec<AnalyzedToken> = Vec::new();

@@ -15,6 +15,7 @@ use std::sync::Arc;
 
 use tantivy::columnar::ColumnValues;
 use tantivy::fastfield::AliveBitSet;
+use tantivy::schema::Field;
 use tantivy::{DocId, TERMINATED};
 
 use crate::search::cursor::{ClauseCursor, Window, WINDOW_SIZE};
@@ -141,6 +142,8 @@ impl TopHits {
 pub(crate) struct ScoredCursor {
     pub(crate) cursor: ClauseCursor,
     pub(crate) max_score: f32,
+    /// The field the clause searches.
+    pub(crate) field: Field,
 }
 
 /// What one segment contributes to a query.
@@ -210,24 +213,55 @@ pub(crate) fn collect_segment(input: SegmentInput<'_>, top_hits: &mut TopHits, w
                 .map_or(TERMINATED, |worst| first_doc_not_newer_than(&*last_synchronized, worst.last_synchronized));
         }
     };
+    // The one clause that may probe its most frequent terms instead of streaming them (the costliest).
+    let probing = (0..match_cursors.len())
+        .filter(|index| match_cursors[*index].cursor.frequent_term_bounds().is_some())
+        .max_by_key(|index| match_cursors[*index].cursor.cost());
+    // Every document before this one has been processed.
+    let mut resume_from: DocId = 0;
     loop {
-        let window_start =
-            match_cursors[first_essential..].iter().map(|scored| scored.cursor.doc()).min().unwrap_or(TERMINATED);
-        if window_start == TERMINATED {
-            return;
-        }
-        refresh_strictness(top_hits, &mut seen_worst_version, &mut strict_from);
-        while first_essential < match_cursors.len()
-            && !top_hits.could_enter(bounds[first_essential], window_start >= strict_from)
-        {
-            first_essential += 1;
-        }
-        if first_essential == match_cursors.len() {
-            return;
-        }
+        // Settles which clauses produce candidates and where the next window starts: each pass may
+        // make more clauses non-essential, which changes both.
+        let window_start = loop {
+            if let Some(probing) = probing.filter(|probing| *probing >= first_essential) {
+                // A document matching only `probed` of its terms and the non-essential clauses cannot enter.
+                let others = if first_essential == 0 { boost_total } else { bounds[first_essential - 1] };
+                let frequent_bounds = match_cursors[probing].cursor.frequent_term_bounds().unwrap_or(&[]);
+                let probed =
+                    frequent_bounds.iter().rposition(|bound| !top_hits.could_enter(others + bound, false)).unwrap_or(0);
+                match_cursors[probing].cursor.set_probed_terms(probed, resume_from);
+            }
+            let window_start =
+                match_cursors[first_essential..].iter().map(|scored| scored.cursor.doc()).min().unwrap_or(TERMINATED);
+            if window_start == TERMINATED {
+                return;
+            }
+            refresh_strictness(top_hits, &mut seen_worst_version, &mut strict_from);
+            let essential_before = first_essential;
+            while first_essential < match_cursors.len()
+                && !top_hits.could_enter(bounds[first_essential], window_start >= strict_from)
+            {
+                if probing == Some(first_essential) {
+                    match_cursors[first_essential].cursor.set_probed_terms(0, resume_from);
+                }
+                first_essential += 1;
+            }
+            if first_essential == match_cursors.len() {
+                return;
+            }
+            if first_essential == essential_before {
+                break window_start;
+            }
+        };
         window.reset(window_start);
-        for scored in &mut match_cursors[first_essential..] {
-            scored.cursor.accumulate(window);
+        // A probing clause goes last: it probes for the documents every other clause matched.
+        for (index, scored) in match_cursors.iter_mut().enumerate().skip(first_essential) {
+            if probing != Some(index) {
+                scored.cursor.accumulate(window);
+            }
+        }
+        if let Some(probing) = probing.filter(|probing| *probing >= first_essential) {
+            match_cursors[probing].cursor.accumulate(window);
         }
         let candidates = if boost_cursors.is_empty() { 0.0 } else { window.matched_count() as f32 };
         for ((scored, in_window), postings) in
@@ -269,6 +303,7 @@ pub(crate) fn collect_segment(input: SegmentInput<'_>, top_hits: &mut TopHits, w
             let candidate_last_synchronized = last_synchronized.get_val(candidate);
             top_hits.offer(Hit { score, last_synchronized: candidate_last_synchronized, segment_ord, doc: candidate });
         }
+        resume_from = window.end;
     }
 }
 

@@ -14,6 +14,20 @@ use tantivy::{DocId, DocSet, SegmentReader, TERMINATED};
 use crate::search::expand::{Bm25Statistics, ResolvedClause, Scoring, TermSource, BM25_B, BM25_K1};
 use crate::search::SearchError;
 
+/// Scores are multiples of this step (2^-14), rounded down.
+const SCORE_STEP: f32 = 1.0 / 16_384.0;
+
+/// Rounds a clause's score down to a multiple of [`SCORE_STEP`], so that a document's total (a sum
+/// of clause scores, exact on this grid below 1,024) does not depend on the order in which the
+/// clauses were added. Without it, two documents with the same clause scores could total one ulp
+/// apart depending on which clauses were essential when each was scored, and the top `k` would then
+/// not be the first `k` of the exhaustive ranking. Rounding down keeps every maximum score an upper
+/// bound.
+#[inline]
+pub(crate) fn on_score_grid(score: f32) -> f32 {
+    (score / SCORE_STEP).floor() * SCORE_STEP
+}
+
 /// BM25 scoring of term frequencies for one segment, with the length part precomputed per
 /// fieldnorm id (as tantivy's own scorer does).
 #[derive(Clone)]
@@ -33,9 +47,10 @@ impl Bm25Scorer {
         Bm25Scorer { weight: statistics.idf, length_norms, fieldnorms }
     }
 
-    fn score(&self, doc: DocId, term_frequency: f32) -> f32 {
+    /// Returns `boost` times the BM25 score of `term_frequency` in `doc`, on the score grid.
+    fn score(&self, doc: DocId, term_frequency: f32, boost: f32) -> f32 {
         let length_norm = self.length_norms[usize::from(self.fieldnorms.fieldnorm_id(doc))];
-        self.weight * term_frequency / (term_frequency + length_norm)
+        on_score_grid(boost * (self.weight * term_frequency / (term_frequency + length_norm)))
     }
 }
 
@@ -68,8 +83,12 @@ pub(crate) enum ClauseCursor {
     /// A few terms' postings advanced together.
     Union {
         members: Vec<UnionMember>,
+        /// The smallest current document of the streamed members (`members[probed..]`).
         doc: DocId,
         scorer: ClauseScorer,
+        /// How the most frequent terms may be probed instead of streamed; see
+        /// [`ClauseCursor::allow_probing_frequent_terms`].
+        frequent: Option<FrequentTerms>,
     },
     /// Many terms merged once into a sorted list with precomputed scores.
     Merged {
@@ -83,6 +102,23 @@ pub(crate) enum ClauseCursor {
         max_doc: DocId,
     },
 }
+
+/// A synonym clause whose terms each occur at most once per document, so that a document matching
+/// only `c` of its terms scores at most `bounds[c]`. While that bound (plus what the clauses that
+/// produce no candidates can add) cannot enter the top hits, the `probed` most frequent members
+/// produce no candidates of their own: they are only probed for the documents that the other
+/// members and the other candidate-producing clauses matched in the window. An e-mail address
+/// query thus streams the postings of the address and its local part, not those of its domain.
+#[derive(Clone)]
+pub(crate) struct FrequentTerms {
+    /// `bounds[c]`: the most a document matching at most `c` of the terms can score here.
+    bounds: Box<[f32]>,
+    /// `members[..probed]` (the most frequent terms) are probed, the others streamed.
+    probed: usize,
+}
+
+/// Slack added to score bounds computed apart from the scores themselves (float rounding).
+const BOUND_SLACK: f32 = 1.0 + 1e-5;
 
 /// Number of consecutive doc ids scored together by [`ClauseCursor::accumulate`].
 pub(crate) const WINDOW_SIZE: usize = 4096;
@@ -226,6 +262,29 @@ fn for_each_before(postings: &mut SegmentPostings, end: DocId, mut visit: impl F
     }
 }
 
+/// Adds to the clause's scratch values the frequencies of `members` (probed, not streamed) for
+/// every document of the window that a streamed member or an earlier clause matched.
+fn probe_members(members: &mut [UnionMember], window: &mut Window) {
+    let Window { base, matched, clause_values, clause_matched, .. } = window;
+    let candidates = matched.summary | clause_matched.summary;
+    for word_index in bit_offsets(0, candidates) {
+        let word = matched.words[word_index] | clause_matched.words[word_index];
+        for offset in bit_offsets(word_index, word) {
+            let candidate = *base + offset as DocId;
+            for member in members.iter_mut() {
+                let mut doc = member.postings.doc();
+                if doc < candidate {
+                    doc = member.postings.seek(candidate);
+                }
+                if doc == candidate {
+                    clause_values[offset] += member.postings.term_freq() as f32;
+                    clause_matched.set(offset);
+                }
+            }
+        }
+    }
+}
+
 /// Clauses with at most this many terms in a segment are streamed; larger ones are merged.
 const MAX_STREAMED_TERMS: usize = 16;
 
@@ -248,7 +307,8 @@ impl ClauseCursor {
     pub(crate) fn advance(&mut self) -> DocId {
         match self {
             ClauseCursor::Postings { postings, .. } => postings.advance(),
-            ClauseCursor::Union { members, doc, .. } => {
+            ClauseCursor::Union { members, doc, frequent, .. } => {
+                debug_assert!(frequent.as_ref().is_none_or(|frequent| frequent.probed == 0));
                 for member in members.iter_mut() {
                     if member.postings.doc() == *doc {
                         member.postings.advance();
@@ -275,7 +335,8 @@ impl ClauseCursor {
         }
         match self {
             ClauseCursor::Postings { postings, .. } => postings.seek(target),
-            ClauseCursor::Union { members, doc, .. } => {
+            ClauseCursor::Union { members, doc, frequent, .. } => {
+                debug_assert!(frequent.as_ref().is_none_or(|frequent| frequent.probed == 0));
                 for member in members.iter_mut() {
                     if member.postings.doc() < target {
                         member.postings.seek(target);
@@ -301,18 +362,18 @@ impl ClauseCursor {
             ClauseCursor::Postings { postings, boost, scorer } => match scorer {
                 ClauseScorer::Constant(score) => *score,
                 ClauseScorer::BestTerm(bm25) | ClauseScorer::SummedTerms(bm25) => {
-                    *boost * bm25.score(postings.doc(), postings.term_freq() as f32)
+                    bm25.score(postings.doc(), postings.term_freq() as f32, *boost)
                 }
             },
-            ClauseCursor::Union { members, doc, scorer } => {
+            ClauseCursor::Union { members, doc, scorer, .. } => {
                 let current = members.iter().filter(|member| member.postings.doc() == *doc);
                 match scorer {
                     ClauseScorer::Constant(score) => *score,
                     ClauseScorer::BestTerm(bm25) => current
-                        .map(|member| member.boost * bm25.score(*doc, member.postings.term_freq() as f32))
+                        .map(|member| bm25.score(*doc, member.postings.term_freq() as f32, member.boost))
                         .fold(0.0, f32::max),
                     ClauseScorer::SummedTerms(bm25) => {
-                        bm25.score(*doc, current.map(|member| member.postings.term_freq() as f32).sum())
+                        bm25.score(*doc, current.map(|member| member.postings.term_freq() as f32).sum(), 1.0)
                     }
                 }
             }
@@ -332,13 +393,14 @@ impl ClauseCursor {
                     window.scores[offset] += match scorer {
                         ClauseScorer::Constant(score) => *score,
                         ClauseScorer::BestTerm(bm25) | ClauseScorer::SummedTerms(bm25) => {
-                            *boost * bm25.score(doc, postings.term_freq() as f32)
+                            bm25.score(doc, postings.term_freq() as f32, *boost)
                         }
                     };
                     window.mark(offset);
                 });
             }
-            ClauseCursor::Union { members, doc, scorer } => {
+            ClauseCursor::Union { members, doc, scorer, frequent } => {
+                let probed = frequent.as_ref().map_or(0, |frequent| frequent.probed);
                 // Each member ORs its documents into the clause's bit set (and folds its value
                 // into the clause's scratch values); the clause's total per document is then added
                 // once. No branch depends on whether a document was already seen.
@@ -354,7 +416,7 @@ impl ClauseCursor {
                         for UnionMember { postings, boost } in members.iter_mut() {
                             for_each_before(postings, end, |doc, postings| {
                                 let offset = (doc - base) as usize;
-                                let value = *boost * bm25.score(doc, postings.term_freq() as f32);
+                                let value = bm25.score(doc, postings.term_freq() as f32, *boost);
                                 let slot = &mut window.clause_values[offset];
                                 *slot = slot.max(value);
                                 window.clause_matched.set(offset);
@@ -362,12 +424,16 @@ impl ClauseCursor {
                         }
                     }
                     ClauseScorer::SummedTerms(_) => {
-                        for member in members.iter_mut() {
+                        let (probed_members, streamed_members) = members.split_at_mut(probed);
+                        for member in streamed_members {
                             for_each_before(&mut member.postings, end, |doc, postings| {
                                 let offset = (doc - base) as usize;
                                 window.clause_values[offset] += postings.term_freq() as f32;
                                 window.clause_matched.set(offset);
                             });
+                        }
+                        if !probed_members.is_empty() {
+                            probe_members(probed_members, window);
                         }
                     }
                 }
@@ -379,12 +445,12 @@ impl ClauseCursor {
                             ClauseScorer::Constant(score) => *score,
                             ClauseScorer::BestTerm(_) => std::mem::take(&mut clause_values[offset]),
                             ClauseScorer::SummedTerms(bm25) => {
-                                bm25.score(base + offset as DocId, std::mem::take(&mut clause_values[offset]))
+                                bm25.score(base + offset as DocId, std::mem::take(&mut clause_values[offset]), 1.0)
                             }
                         };
                     }
                 });
-                *doc = smallest_member_doc(members);
+                *doc = smallest_member_doc(&members[probed..]);
             }
             ClauseCursor::Merged { docs, scores, index } => {
                 while let Some(&doc) = docs.get(*index) {
@@ -435,6 +501,51 @@ impl ClauseCursor {
         std::mem::swap(&mut window.matched, &mut window.unmarked);
         self.accumulate(window);
         std::mem::swap(&mut window.matched, &mut window.unmarked);
+    }
+
+    /// Lets this cursor probe its most frequent terms instead of streaming them (see
+    /// [`FrequentTerms`]) and returns the most a document can score from it, when it is a synonym
+    /// clause over several terms. Only for a field where every term occurs at most once per
+    /// document, whose shortest non-empty value in this segment has `min_fieldnorm_id`.
+    pub(crate) fn allow_probing_frequent_terms(&mut self, min_fieldnorm_id: u8) -> Option<f32> {
+        let ClauseCursor::Union { members, scorer: ClauseScorer::SummedTerms(bm25), frequent, .. } = self else {
+            return None;
+        };
+        let min_length_norm = bm25.length_norms[usize::from(min_fieldnorm_id)];
+        let bounds: Box<[f32]> = (0..=members.len())
+            .map(|count| {
+                let count = count as f32;
+                bm25.weight * count / (count + min_length_norm) * BOUND_SLACK
+            })
+            .collect();
+        let max_score = bounds[members.len()];
+        *frequent = Some(FrequentTerms { bounds, probed: 0 });
+        Some(max_score)
+    }
+
+    /// Returns the bounds of [`FrequentTerms`] when this cursor may probe its most frequent terms.
+    pub(crate) fn frequent_term_bounds(&self) -> Option<&[f32]> {
+        match self {
+            ClauseCursor::Union { frequent: Some(frequent), .. } => Some(&frequent.bounds),
+            _ => None,
+        }
+    }
+
+    /// Sets how many of the most frequent terms are probed instead of streamed. Terms streamed again
+    /// move to `resume_from`, the first document not processed yet; 0 makes the cursor whole again
+    /// (for `seek` and `score`).
+    pub(crate) fn set_probed_terms(&mut self, probed: usize, resume_from: DocId) {
+        let ClauseCursor::Union { members, doc, frequent: Some(frequent), .. } = self else {
+            return;
+        };
+        let probed = probed.min(members.len());
+        for member in &mut members[probed..frequent.probed.max(probed)] {
+            if member.postings.doc() < resume_from {
+                member.postings.seek(resume_from);
+            }
+        }
+        frequent.probed = probed;
+        *doc = smallest_member_doc(&members[probed..]);
     }
 
     /// Returns a number of documents this cursor certainly matches (deleted ones included).
@@ -500,7 +611,7 @@ pub(crate) fn open_cursor(
         Scoring::BestTerm(_) | Scoring::SummedTerms(_) => IndexRecordOption::WithFreqs,
     };
     let scorer = match clause.scoring {
-        Scoring::Constant(score) => ClauseScorer::Constant(score),
+        Scoring::Constant(score) => ClauseScorer::Constant(on_score_grid(score)),
         Scoring::BestTerm(statistics) => {
             ClauseScorer::BestTerm(Bm25Scorer::new(statistics, segment_reader.get_fieldnorms_reader(clause.field)?))
         }
@@ -518,8 +629,12 @@ pub(crate) fn open_cursor(
             let postings = inverted_index.read_postings_from_terminfo(term_info, record_option)?;
             members.push(UnionMember { postings, boost: *boost });
         }
+        if let ClauseScorer::SummedTerms(_) = scorer {
+            // Most frequent first: those are the ones worth probing instead of streaming.
+            members.sort_by_key(|member| std::cmp::Reverse(member.postings.doc_freq()));
+        }
         let doc = smallest_member_doc(&members);
-        return Ok(Some(ClauseCursor::Union { members, doc, scorer }));
+        return Ok(Some(ClauseCursor::Union { members, doc, scorer, frequent: None }));
     }
     let mut matches: Vec<TermMatch> = Vec::new();
     for (term_info, boost) in &term_infos {
@@ -541,10 +656,10 @@ pub(crate) fn open_cursor(
         ClauseScorer::Constant(score) => *score,
         ClauseScorer::BestTerm(bm25) => group
             .iter()
-            .map(|term_match| term_match.boost * bm25.score(doc, term_match.term_frequency))
+            .map(|term_match| bm25.score(doc, term_match.term_frequency, term_match.boost))
             .fold(0.0, f32::max),
         ClauseScorer::SummedTerms(bm25) => {
-            bm25.score(doc, group.iter().map(|term_match| term_match.term_frequency).sum())
+            bm25.score(doc, group.iter().map(|term_match| term_match.term_frequency).sum(), 1.0)
         }
     });
     Ok(Some(ClauseCursor::Merged { docs: Arc::new(docs), scores: Arc::new(scores), index: 0 }))

@@ -63,6 +63,8 @@ pub(crate) struct ProfileIndex {
 struct SegmentColumns {
     last_synchronized: Arc<dyn ColumnValues<i64>>,
     uids: Option<StrColumn>,
+    /// The fieldnorm id of the segment's shortest e-mail (`None` without any e-mail).
+    email_min_fieldnorm_id: Option<u8>,
 }
 
 impl std::fmt::Debug for ProfileIndex {
@@ -235,6 +237,15 @@ impl ProfileIndex {
             for (segment_ord, segment_reader, mut match_cursors) in segments {
                 let columns = self.segment_columns(&searcher, segment_reader)?;
                 uid_columns[segment_ord as usize] = columns.uids;
+                // Every e-mail term occurs once per document (the analyzer drops repeats), so an
+                // address query may probe its frequent terms (the domain's) instead of streaming them.
+                if let Some(min_fieldnorm_id) = columns.email_min_fieldnorm_id {
+                    for scored in match_cursors.iter_mut().filter(|scored| scored.field == self.fields.email) {
+                        if let Some(max_score) = scored.cursor.allow_probing_frequent_terms(min_fieldnorm_id) {
+                            scored.max_score = scored.max_score.min(max_score);
+                        }
+                    }
+                }
                 let mut boost_cursors = open_cursors(&hint_clauses, segment_reader)?;
                 if plan.matches_everything {
                     match_cursors.append(&mut boost_cursors);
@@ -322,9 +333,14 @@ impl ProfileIndex {
         if let Some(columns) = self.columns.read().map_err(|_| SearchError::Poisoned)?.get(&segment_id) {
             return Ok(columns.clone());
         }
+        let email_fieldnorms = segment_reader.get_fieldnorms_reader(self.fields.email)?;
         let columns = SegmentColumns {
             last_synchronized: last_synchronized_values(segment_reader)?,
             uids: segment_reader.fast_fields().str(UID_FIELD)?,
+            email_min_fieldnorm_id: (0..segment_reader.max_doc())
+                .map(|doc| email_fieldnorms.fieldnorm_id(doc))
+                .filter(|fieldnorm_id| *fieldnorm_id > 0)
+                .min(),
         };
         let mut cache = self.columns.write().map_err(|_| SearchError::Poisoned)?;
         let live: HashSet<SegmentId> = searcher.segment_readers().iter().map(SegmentReader::segment_id).collect();
@@ -392,7 +408,7 @@ fn open_cursors(clauses: &[ResolvedClause], segment_reader: &SegmentReader) -> R
     let mut cursors = Vec::with_capacity(clauses.len());
     for clause in clauses {
         if let Some(cursor) = open_cursor(clause, segment_reader)? {
-            cursors.push(ScoredCursor { cursor, max_score: clause.max_score() });
+            cursors.push(ScoredCursor { cursor, max_score: clause.max_score(), field: clause.field });
         }
     }
     Ok(cursors)

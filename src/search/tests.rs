@@ -334,7 +334,23 @@ fn fragmented_index() -> ProfileIndex {
 #[test]
 fn pruned_top_k_equals_the_exhaustive_ranking() {
     let index = fragmented_index();
-    let queries = ["a", "b", "an", "smi", "anna sm", "dan jones", "smyht", "example", "corp.com", "d", "xyz", ""];
+    let queries = [
+        "a",
+        "b",
+        "an",
+        "smi",
+        "anna sm",
+        "dan jones",
+        "smyht",
+        "example",
+        "corp.com",
+        "d",
+        "xyz",
+        "",
+        "anna.smith@example.com",
+        "dan.jones@corp.com",
+        "bob.baker",
+    ];
     for name in queries {
         let everything = uids(&index, &SuggestQuery { size: 10_000, ..named(name) });
         for size in [1, 3, 10] {
@@ -345,6 +361,71 @@ fn pruned_top_k_equals_the_exhaustive_ranking() {
         let hinted = SuggestQuery { size: 5, hint_uids: vec!["u7".to_string(), "u555".to_string()], ..named(name) };
         let hinted_everything = uids(&index, &SuggestQuery { size: 10_000, ..hinted.clone() });
         assert_eq!(uids(&index, &hinted), hinted_everything.into_iter().take(5).collect::<Vec<_>>(), "hinted {name:?}");
+    }
+}
+
+/// An e-mail address query probes its domain's terms (on most profiles) for the candidates of its
+/// rarer terms once the best hits are known, instead of streaming them: the ranking stays the
+/// exhaustive one, with and without hints and other matching clauses, across windows and segments.
+#[test]
+fn address_queries_probing_the_domain_rank_like_the_exhaustive_search() {
+    let given = ["anna", "berta", "carl", "dora", "emil", "frida", "gustav"];
+    let family = ["schmidt", "meier", "schulz", "fischer", "weber"];
+    let domain = |number: usize| match number % 10 {
+        0..=6 => "firma.de",
+        7 | 8 => "firma.pl",
+        _ => "example.com",
+    };
+    let profiles: Vec<SuggestDocument> = (0..9_000)
+        .map(|number| {
+            let (first, last) = (given[number % given.len()], family[(number / 7) % family.len()]);
+            let local = if number % 5 == 0 { format!("{first}.{last}") } else { format!("{first}.{last}{number}") };
+            let username =
+                if number % 11 == 0 { format!("{first}.{last}") } else { format!("{}{last}{number}", &first[..1]) };
+            SuggestDocument {
+                labels: json!({ "kibana": { "spaces": [if number % 4 == 0 { "ops" } else { "default" }] } }),
+                ..profile(
+                    &format!("u{number}"),
+                    &username,
+                    &format!("{first} {last}"),
+                    &format!("{local}@{}", domain(number)),
+                    (number as i64 * 7_919) % 5_000,
+                )
+            }
+        })
+        .collect();
+    let (batch, rest) = profiles.split_at(8_000);
+    let index = ProfileIndex::open_in_memory().expect("index");
+    index.apply(batch.iter().cloned().map(IndexChange::Upsert).collect(), 1).expect("apply");
+    index.apply(rest.iter().cloned().map(IndexChange::Upsert).collect(), 2).expect("apply");
+    let queries = [
+        "anna.schmidt@firma.de",
+        "anna.schmidt35@firma.de",
+        "carl.weber@firma.pl",
+        "dora.meier@example.com",
+        "gustav.fischer8000@firma.de",
+        "emil.schulz@nowhere.org",
+        "x@firma.de",
+        "anna.schmidt firma.de",
+    ];
+    for name in queries {
+        for (hint_uids, hint_label) in [
+            (vec![], None),
+            (vec!["u77".to_string(), "u8005".to_string()], None),
+            (vec![], Some(("kibana.spaces".to_string(), vec!["ops".to_string()]))),
+        ] {
+            let query = SuggestQuery { hint_uids, hint_label, ..named(name) };
+            let everything = uids(&index, &SuggestQuery { size: 10_000, ..query.clone() });
+            for size in [1, 5, 10, 20] {
+                let top = uids(&index, &SuggestQuery { size, ..query.clone() });
+                let expected: Vec<String> = everything.iter().take(size).cloned().collect();
+                assert_eq!(
+                    top, expected,
+                    "query {name:?} size {size} hints {:?} {:?}",
+                    query.hint_uids, query.hint_label
+                );
+            }
+        }
     }
 }
 
