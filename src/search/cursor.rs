@@ -22,10 +22,12 @@ const SCORE_STEP: f32 = 1.0 / 16_384.0;
 /// clauses were added. Without it, two documents with the same clause scores could total one ulp
 /// apart depending on which clauses were essential when each was scored, and the top `k` would then
 /// not be the first `k` of the exhaustive ranking. Rounding down keeps every maximum score an upper
-/// bound.
+/// bound. Scores are never negative, so truncating the conversion rounds down (one instruction,
+/// where `f32::floor` is a libm call without SSE4.1).
 #[inline]
 pub(crate) fn on_score_grid(score: f32) -> f32 {
-    (score / SCORE_STEP).floor() * SCORE_STEP
+    debug_assert!(score >= 0.0, "negative score {score}");
+    ((score * (1.0 / SCORE_STEP)) as u32) as f32 * SCORE_STEP
 }
 
 /// BM25 scoring of term frequencies for one segment, with the length part precomputed per

@@ -459,6 +459,25 @@ fn dense_and_sparse_label_hints_rank_the_labelled_profiles_first() {
 }
 
 proptest! {
+    /// Clause scores on the grid sum to the same total in any order, and the grid never rounds up
+    /// (so a clause's maximum score stays an upper bound of its rounded scores).
+    #[test]
+    fn scores_on_the_grid_sum_in_any_order(scores in proptest::collection::vec(0.0f32..40.0, 1..12)) {
+        let rounded: Vec<f32> = scores.iter().map(|score| crate::search::cursor::on_score_grid(*score)).collect();
+        for (score, on_grid) in scores.iter().zip(&rounded) {
+            prop_assert!(*on_grid <= *score && *score - *on_grid < 1.0 / 16_384.0, "{} -> {}", score, on_grid);
+        }
+        let forward: f32 = rounded.iter().sum();
+        let backward: f32 = rounded.iter().rev().sum();
+        let mut shuffled = rounded.clone();
+        shuffled.rotate_left(rounded.len() / 2);
+        let rotated: f32 = shuffled.iter().sum();
+        prop_assert_eq!(forward.to_bits(), backward.to_bits());
+        prop_assert_eq!(forward.to_bits(), rotated.to_bits());
+    }
+}
+
+proptest! {
     #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
 
     #[test]
