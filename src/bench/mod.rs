@@ -230,10 +230,15 @@ fn run_in(
     for workload in &workloads {
         println!("workload {} ...", workload.name);
         system::reset_peak();
+        let misses_before = server.state.profile_cache.misses();
         let mut result = driver.run_workload(server.address, workload)?;
         let peak = system::peak_since_reset();
         workload_peaks.push((workload.name.to_string(), peak));
-        println!("  peak resident during the workload: {}", system::mebibytes(peak));
+        println!(
+            "  peak resident during the workload: {}; profiles read from the store (cache misses, warm-up included): {}",
+            system::mebibytes(peak),
+            server.state.profile_cache.misses() - misses_before
+        );
         if result.failure.is_none() {
             let latencies = result.measured.latencies();
             let baseline_latencies = result.baseline.latencies();

@@ -118,6 +118,11 @@ impl ProfileCache {
         self.misses.fetch_add(count as u64, Ordering::Relaxed);
     }
 
+    /// Returns how many profiles have been read from the store because they were not cached.
+    pub(crate) fn misses(&self) -> u64 {
+        self.misses.load(Ordering::Relaxed)
+    }
+
     /// Caches a profile read from the store, unless something was invalidated since `generation_at_read`.
     pub(crate) fn insert(&self, cached: Arc<CachedProfile>, generation_at_read: u64) {
         if generation_at_read == self.generation() {
